@@ -1,0 +1,45 @@
+# Two commands do all the set-up on a fresh machine:
+#   make demo   -- create the environment and run prune -> restore -> evaluate on the embedded default
+#   make test   -- create the environment if needed and run the whole test suite
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# Where the Alpaca files live (restorelcc reads $$RESTORELCC_DATA/alpaca/{train,valid}.jsonl).
+# In this workplace they sit in ../shared/data; elsewhere export RESTORELCC_DATA yourself.
+export RESTORELCC_DATA ?= $(abspath ../shared/data)
+export HF_HUB_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+PYTEST_ARGS ?=
+
+.PHONY: env demo test test-fast export clean-nbs bench
+
+$(STAMP): settings.ini setup.py requirements-packaged.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first, on its own: the pinned CPU build (an open range pulls a multi-GB CUDA build)
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q --no-deps -r requirements-packaged.txt
+	touch $(STAMP)
+
+env: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/restorelcc demo
+
+# notebooks' own tests (cells flagged `slow` run too), then the pytest suite
+test: $(STAMP)
+	$(BIN)/nbdev_test --flags slow --n_workers 1
+	$(BIN)/pytest tests $(PYTEST_ARGS)
+
+# fast loop: notebook tests without the slow cells, pytest without the slow marker
+test-fast: $(STAMP)
+	$(BIN)/nbdev_test --n_workers 1
+	$(BIN)/pytest tests -m "not slow" $(PYTEST_ARGS)
+
+export: $(STAMP)
+	$(BIN)/nbdev_export
+	$(BIN)/nbdev_clean
