@@ -14,7 +14,7 @@ export HF_DATASETS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 PYTEST_ARGS ?=
 
-.PHONY: env demo test test-fast export clean-nbs bench
+.PHONY: env demo test test-fast export check-sync
 
 $(STAMP): settings.ini setup.py requirements-packaged.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -31,7 +31,7 @@ demo: $(STAMP)
 	$(BIN)/restorelcc demo
 
 # notebooks' own tests (cells flagged `slow` run too), then the pytest suite
-test: $(STAMP)
+test: $(STAMP) check-sync
 	$(BIN)/nbdev_test --flags slow --n_workers 1
 	$(BIN)/pytest tests $(PYTEST_ARGS)
 
@@ -39,6 +39,11 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/nbdev_test --n_workers 1
 	$(BIN)/pytest tests -m "not slow" $(PYTEST_ARGS)
+
+# the notebooks are the source of truth: exporting them must not change the library
+check-sync: $(STAMP)
+	$(BIN)/nbdev_export
+	@test -z "$$(git status --porcelain -- restorelcc)" || { echo "nbdev_export changed restorelcc/: notebooks and library disagree"; git status --short -- restorelcc; exit 1; }
 
 export: $(STAMP)
 	$(BIN)/nbdev_export
