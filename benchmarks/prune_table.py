@@ -1,0 +1,75 @@
+"""Pruning table: perplexity, achieved sparsity and wall time of every pruning regime on one model.
+
+Same calibration windows (seeded, packaged c4) and same evaluation text (packaged held-out wiki, non-overlapping
+windows) for every row; one process, rows side by side:
+
+    python benchmarks/prune_table.py [--model smollm2-135m] [--n-calib 128] [--seqlen 512] [--ppl-windows 64]
+                                     [--save runs/prune] [--out results/prune_table.json]
+
+`--save DIR` also writes each pruned model as a run folder DIR/<row> (checkpoint + run.json), ready for
+`restorelcc restore --pruned DIR/<row>`. Timings on a shared CPU machine are noisy: compare rows of one run only.
+"""
+import argparse, json, time
+from pathlib import Path
+
+import torch
+from restorelcc.core import setup_logging, write_json, content_hash
+from restorelcc.data import calibration_windows
+from restorelcc.evaluate import model_perplexity
+from restorelcc.models import load_model, count_params
+from restorelcc.prune import prune, prune_run
+
+ROWS = [("dense", None, None, None), ("magnitude-50%", "magnitude", 0.5, None), ("wanda-50%", "wanda", 0.5, None),
+        ("sparsegpt-50%", "sparsegpt", 0.5, None), ("wanda-2:4", "wanda", None, "2:4"),
+        ("sparsegpt-2:4", "sparsegpt", None, "2:4"), ("structured-20%", "structured", 0.2, None)]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="smollm2-135m")
+    ap.add_argument("--n-calib", type=int, default=128)
+    ap.add_argument("--seqlen", type=int, default=512)
+    ap.add_argument("--ppl-windows", type=int, default=64)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--rows", nargs="+", default=[r[0] for r in ROWS], help="subset of rows")
+    ap.add_argument("--save", default=None, help="folder to write each pruned model's run folder into")
+    ap.add_argument("--out", default=None, help="JSON file for the table")
+    a = ap.parse_args(argv)
+    setup_logging()
+    _, tok = load_model(a.model)
+    windows = calibration_windows(tok, a.n_calib, a.seqlen, source="c4", seed=a.seed)
+    rows = []
+    for name, method, sparsity, pattern in ROWS:
+        if name not in a.rows: continue
+        model, tok = load_model(a.model)
+        t0 = time.time()
+        if method is not None:
+            if a.save:
+                out = Path(a.save)/name.replace("%", "").replace(":", "-")
+                prune_run((model, tok), out, method, sparsity, pattern, a.n_calib, a.seqlen, seed=a.seed, overwrite=True)
+                rep = json.loads((out/"run.json").read_text())
+                model, tok = load_model(str(out))
+            else:
+                model, rep = prune(model, tok, method, sparsity, pattern, seed=a.seed, windows=windows)
+        prune_s = time.time() - t0
+        ppl = model_perplexity(model, tok, seqlen=a.seqlen, n_windows=a.ppl_windows)
+        c = count_params(model)
+        rows.append(dict(row=name, method=method or "dense", sparsity=sparsity, pattern=pattern, ppl=ppl["ppl"],
+                         linear_sparsity=c["linear_sparsity"], params=c["total"], nonzero=c["nonzero"],
+                         achieved=(rep["achieved"] if method else 0.0), prune_seconds=prune_s,
+                         ppl_seconds=ppl["seconds"]))
+        print(f"{name}: ppl {ppl['ppl']:.2f}  achieved {rows[-1]['achieved']:.4f}  prune {prune_s:.0f} s", flush=True)
+    print(f"\nmodel {a.model}; calibration {a.n_calib} x {a.seqlen} c4 windows (seed {a.seed}, hash "
+          f"{content_hash(windows)}); perplexity on {ppl['n_windows']} x {a.seqlen} held-out wiki windows; "
+          f"torch threads {torch.get_num_threads()}")
+    print(f"{'row':<16}{'ppl':>9}{'achieved':>10}{'params':>13}{'non-zero':>13}{'prune s':>9}")
+    for r in rows:
+        print(f"{r['row']:<16}{r['ppl']:>9.2f}{r['achieved']:>10.4f}{r['params']:>13,}{r['nonzero']:>13,}"
+              f"{r['prune_seconds']:>9.0f}")
+    if a.out: write_json(a.out, dict(model=a.model, n_calib=a.n_calib, seqlen=a.seqlen, ppl_windows=a.ppl_windows,
+                                     seed=a.seed, calib_hash=content_hash(windows), rows=rows))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
