@@ -1,0 +1,36 @@
+"Every experiment notebook in nbs/experiments runs end to end under the smoke profile (tiny random model) via papermill."
+import json, os, time
+from pathlib import Path
+
+import pytest
+from restorelcc.reproduce import list_experiments, run_experiment
+
+ROOT = Path(__file__).resolve().parents[1]
+NBS = ROOT/"nbs"/"experiments"
+NAMES = list_experiments(NBS) if NBS.is_dir() else []
+# the smoke budget per notebook; raise it on a loaded machine (RESTORELCC_SMOKE_LIMIT=120)
+LIMIT = float(os.environ.get("RESTORELCC_SMOKE_LIMIT", 60))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_experiment_smoke(name, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    t0 = time.time()
+    info = run_experiment(name, "smoke", nbs=NBS, results=tmp_path/"results", figures=tmp_path/"figures",
+                          runs=tmp_path/"runs", force=True)
+    seconds = time.time() - t0
+    assert not info["skipped"]
+    out = tmp_path/"results"/f"{name}.json"
+    assert out.is_file(), f"{name} wrote no results/{name}.json"
+    r = json.loads(out.read_text())
+    assert r["name"] == name and r["tables"], f"{name}: no tables"
+    for title, t in r["tables"].items():
+        assert t["columns"] and t["rows"], f"{name}: table {title!r} is empty"
+        assert all(len(row) == len(t["columns"]) for row in t["rows"]), f"{name}: table {title!r} has ragged rows"
+    for v in r.get("verdicts", []):
+        assert v["verdict"] in ("reproduced", "not reproduced", "reversed", "inconclusive") and v["claim"]
+    for f in r.get("figures", []):
+        p = Path(f)
+        assert p.is_file() and p.stat().st_size > 0, f"{name}: figure {f} missing"
+        assert p.parent.resolve() == (tmp_path/"figures").resolve() and p.name.startswith(name), f"{name}: figure {f} misplaced"
+    assert seconds < LIMIT, f"{name} took {seconds:.0f} s under the smoke profile (limit {LIMIT:.0f} s, RESTORELCC_SMOKE_LIMIT)"
