@@ -30,14 +30,17 @@ env: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/restorelcc demo
 
-# notebooks' own tests (cells flagged `slow` run too), then the pytest suite
+# notebooks' own tests (cells flagged `slow` run too), one process per notebook so memory is returned between
+# notebooks; then the pytest suite
 test: $(STAMP) check-sync
-	$(BIN)/nbdev_test --flags slow --n_workers 1
+	@fail=""; for nb in nbs/[0-9]*.ipynb; do echo "nbdev_test $$nb"; \
+	  $(BIN)/nbdev_test --flags slow --path $$nb || fail="$$fail $$nb"; done; \
+	  test -z "$$fail" || { echo "notebook tests failed:$$fail"; exit 1; }
 	$(BIN)/pytest tests $(PYTEST_ARGS)
 
 # fast loop: notebook tests without the slow cells, pytest without the slow marker
 test-fast: $(STAMP)
-	$(BIN)/nbdev_test --n_workers 1
+	$(BIN)/nbdev_test --n_workers 2
 	$(BIN)/pytest tests -m "not slow" $(PYTEST_ARGS)
 
 # the notebooks are the source of truth: exporting them must not change the library
