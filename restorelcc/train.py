@@ -60,8 +60,8 @@ def completion_dataset(tokenizer, pairs, max_length: int = 500) -> CompletionDat
 # %% ../nbs/07_train.ipynb #41f41f0b
 def completion_loss(logits: torch.Tensor, labels: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
     "Next-token cross-entropy over the positions whose label is not -100 (their mean, or their sum)."
-    return F.cross_entropy(logits[:, :-1].float().reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1),
-                           ignore_index=-100, reduction=reduction)
+    keep = labels[:, 1:] != -100   # pick the response rows before the fp32 cast: the copy and the log-softmax
+    return F.cross_entropy(logits[:, :-1][keep].float(), labels[:, 1:][keep], reduction=reduction)  # skip the prompt
 
 def n_targets(labels: torch.Tensor) -> int:
     "Number of predicted (labelled) positions in a batch."
