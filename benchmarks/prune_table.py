@@ -6,7 +6,8 @@ windows) for every row; one process, rows side by side:
     python benchmarks/prune_table.py [--model smollm2-135m] [--n-calib 128] [--seqlen 512] [--ppl-windows 64]
                                      [--save runs/prune] [--out results/prune_table.json]
 
-`--save DIR` also writes each pruned model as a run folder DIR/<row> (checkpoint + run.json), ready for
+`--out FILE` keeps the rows of an earlier run with the same model, calibration and evaluation settings and replaces
+the rows run now, so single rows can be re-run. `--save DIR` also writes each pruned model as a run folder DIR/<row> (checkpoint + run.json), ready for
 `restorelcc restore --pruned DIR/<row>`. Timings on a shared CPU machine are noisy: compare rows of one run only.
 """
 import argparse, json, time
@@ -21,7 +22,8 @@ from restorelcc.prune import prune, prune_run
 
 ROWS = [("dense", None, None, None), ("magnitude-50%", "magnitude", 0.5, None), ("wanda-50%", "wanda", 0.5, None),
         ("sparsegpt-50%", "sparsegpt", 0.5, None), ("wanda-2:4", "wanda", None, "2:4"),
-        ("sparsegpt-2:4", "sparsegpt", None, "2:4"), ("structured-20%", "structured", 0.2, None)]
+        ("sparsegpt-2:4", "sparsegpt", None, "2:4"), ("structured-20%", "structured", 0.2, None),
+        ("structured-20%-nobias", "structured", 0.2, None)]   # the last: without FLAP's bias compensation
 
 
 def main(argv=None):
@@ -41,16 +43,17 @@ def main(argv=None):
     rows = []
     for name, method, sparsity, pattern in ROWS:
         if name not in a.rows: continue
+        kw = dict(bias_compensation=not name.endswith("-nobias"))
         model, tok = load_model(a.model)
         t0 = time.time()
         if method is not None:
             if a.save:
                 out = Path(a.save)/name.replace("%", "").replace(":", "-")
-                prune_run((model, tok), out, method, sparsity, pattern, a.n_calib, a.seqlen, seed=a.seed, overwrite=True)
+                prune_run((model, tok), out, method, sparsity, pattern, a.n_calib, a.seqlen, seed=a.seed, overwrite=True, **kw)
                 rep = json.loads((out/"run.json").read_text())
                 model, tok = load_model(str(out))
             else:
-                model, rep = prune(model, tok, method, sparsity, pattern, seed=a.seed, windows=windows)
+                model, rep = prune(model, tok, method, sparsity, pattern, seed=a.seed, windows=windows, **kw)
         prune_s = time.time() - t0
         ppl = model_perplexity(model, tok, seqlen=a.seqlen, n_windows=a.ppl_windows)
         c = count_params(model)
@@ -59,15 +62,22 @@ def main(argv=None):
                          achieved=(rep["achieved"] if method else 0.0), prune_seconds=prune_s,
                          ppl_seconds=ppl["seconds"]))
         print(f"{name}: ppl {ppl['ppl']:.2f}  achieved {rows[-1]['achieved']:.4f}  prune {prune_s:.0f} s", flush=True)
+    if a.out:
+        table = dict(model=a.model, n_calib=a.n_calib, seqlen=a.seqlen, ppl_windows=a.ppl_windows, seed=a.seed,
+                     calib_hash=content_hash(windows), torch_threads=torch.get_num_threads())
+        old = json.loads(Path(a.out).read_text()) if Path(a.out).exists() else {}
+        if all(old.get(k) == v for k, v in table.items() if k != "torch_threads"):   # same setting: update those rows
+            done = {r["row"] for r in rows}
+            rows = [r for r in old.get("rows", []) if r["row"] not in done] + rows
+            rows.sort(key=lambda r: [n for n, *_ in ROWS].index(r["row"]))
+        write_json(a.out, dict(table, rows=rows))
     print(f"\nmodel {a.model}; calibration {a.n_calib} x {a.seqlen} c4 windows (seed {a.seed}, hash "
           f"{content_hash(windows)}); perplexity on {ppl['n_windows']} x {a.seqlen} held-out wiki windows; "
           f"torch threads {torch.get_num_threads()}")
-    print(f"{'row':<16}{'ppl':>9}{'achieved':>10}{'params':>13}{'non-zero':>13}{'prune s':>9}")
+    print(f"{'row':<23}{'ppl':>9}{'achieved':>10}{'params':>13}{'non-zero':>13}{'prune s':>9}")
     for r in rows:
-        print(f"{r['row']:<16}{r['ppl']:>9.2f}{r['achieved']:>10.4f}{r['params']:>13,}{r['nonzero']:>13,}"
+        print(f"{r['row']:<23}{r['ppl']:>9.2f}{r['achieved']:>10.4f}{r['params']:>13,}{r['nonzero']:>13,}"
               f"{r['prune_seconds']:>9.0f}")
-    if a.out: write_json(a.out, dict(model=a.model, n_calib=a.n_calib, seqlen=a.seqlen, ppl_windows=a.ppl_windows,
-                                     seed=a.seed, calib_hash=content_hash(windows), rows=rows))
     return rows
 
 

@@ -80,8 +80,8 @@ def eval_row(model, tok, params: dict, tasks=None) -> dict:
 def restore_config(params: dict, seed: int = 0, **kw) -> RestoreConfig:
     "The profile's restoration budget (probe/train samples, epochs, batch, length, heads) as a RestoreConfig."
     base = dict(heads=params["heads"], n_probe=params["n_probe"], n_train=params["n_train"], epochs=params["epochs"],
-                batch_size=params["batch_size"], max_length=params["max_length"], probe_max_length=params["max_length"],
-                seed=seed)
+                batch_size=params["batch_size"], grad_accum=params.get("grad_accum", 1),
+                max_length=params["max_length"], probe_max_length=params["max_length"], seed=seed)
     return RestoreConfig(**{**base, **kw}).check()
 
 # %% ../nbs/13_experiments.ipynb #21fb357d

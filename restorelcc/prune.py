@@ -18,8 +18,9 @@ from .models import decoder_layers, HeadGeometry, count_params
 # %% auto #0
 __all__ = ['LINEARS', 'METHODS', 'block_linears', 'parse_pattern', 'n_pruned', 'mask_from_scores', 'wanda_score',
            'sparsegpt_prune_', 'InputStats', 'block_inputs', 'calibrate_blocks', 'unstructured_block_pruner',
-           'structured_plan', 'slice_block_', 'flap_scores', 'structured_block_pruner', 'update_config_',
-           'check_prune_args', 'prune', 'prune_run', 'add_prune_command', 'run_prune']
+           'structured_plan', 'slice_block_', 'flap_scores', 'flap_bias', 'add_bias_', 'structured_block_pruner',
+           'supports_flap_bias', 'enable_flap_biases_', 'update_config_', 'check_prune_args', 'prune', 'prune_run',
+           'add_prune_command', 'run_prune']
 
 # %% ../nbs/02_prune.ipynb #22625874
 LINEARS = ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
@@ -154,16 +155,19 @@ def block_inputs(model, windows: torch.Tensor, batch_size: int = 8):
     return hidden, kwargs
 
 def _stats_hooks(linears: dict, kinds, stats: dict):
-    "Forward hooks filling `stats[name]`; layers fed the very same input tensor share one InputStats."
-    last, handles = {}, []
+    """Pre-hooks filling `stats[name]` (layers fed the very same input tensor share one InputStats); once every layer
+    has seen its input, the forward stops with `_Stop`: the rest of the block would be thrown away."""
+    last, fired, handles = {}, set(), []
     def hook(name):
-        def f(mod, inp, out):
-            x = inp[0]
-            if last.get("x") is x and last["name"] != name: stats[name] = stats[last["name"]]; return
-            stats.setdefault(name, InputStats(x.shape[-1], kinds)).add(x)
-            last.update(x=x, name=name)
+        def f(mod, args):
+            x = args[0]; fired.add(name)
+            if last.get("x") is x and last["name"] != name: stats[name] = stats[last["name"]]
+            else:
+                stats.setdefault(name, InputStats(x.shape[-1], kinds)).add(x)
+                last.update(x=x, name=name)
+            if len(fired) == len(linears): fired.clear(); raise _Stop
         return f
-    for name, lin in linears.items(): handles.append(lin.register_forward_hook(hook(name)))
+    for name, lin in linears.items(): handles.append(lin.register_forward_pre_hook(hook(name)))
     return handles
 
 @torch.no_grad()
@@ -175,11 +179,13 @@ def calibrate_blocks(model, windows: torch.Tensor, prune_block: Callable, target
         stats = {}
         handles = _stats_hooks(block_linears(block, targets), kinds, stats)
         try:
-            for h, kw in zip(hidden, kwargs[i]): block(h, **kw)
+            for h, kw in zip(hidden, kwargs[i]):
+                try: block(h, **kw)
+                except _Stop: pass
         finally:
             for hd in handles: hd.remove()
         prune_block(i, block, stats)
-        hidden = [block(h, **kw) for h, kw in zip(hidden, kwargs[i])]
+        if i < len(kwargs) - 1: hidden = [block(h, **kw) for h, kw in zip(hidden, kwargs[i])]
     return model
 
 # %% ../nbs/02_prune.ipynb #48b4cba0
@@ -248,23 +254,57 @@ def flap_scores(stats: InputStats, W: torch.Tensor) -> torch.Tensor:
     "FLAP fluctuation of each input channel: Var(X_j) · ‖W_:,j‖²."
     return stats.var.float()*W.float().pow(2).sum(0)
 
-def structured_block_pruner(g: HeadGeometry, plan: dict, kept: dict) -> Callable:
+def flap_bias(stats: InputStats, W: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    "FLAP's bias compensation: the removed input channels' mean contribution, W[:, removed] · E[X_removed]."
+    gone = torch.ones(W.shape[1], dtype=torch.bool); gone[keep] = False
+    return (W.double()[:, gone] @ stats.mean[gone]).to(W.dtype)
+
+def add_bias_(lin: nn.Linear, b: torch.Tensor | None = None):
+    "Give `lin` a bias (zeros) if it has none, then add `b` to it."
+    if lin.bias is None: lin.bias = nn.Parameter(torch.zeros(lin.out_features, dtype=lin.weight.dtype, device=lin.weight.device))
+    if b is not None: lin.bias.data += b.to(lin.bias.dtype)
+
+def structured_block_pruner(g: HeadGeometry, plan: dict, kept: dict, compensate: bool = True) -> Callable:
     "A `prune_block` removing each block's lowest-scoring KV groups and FFN channels (uniform counts from `plan`)."
     gsize = g.n_heads//g.n_kv_heads
     def prune_block(i, block, stats):
-        keep_groups = keep_ffn = None
+        keep_groups = keep_ffn = b_o = b_down = None
         if plan["kv_groups_removed"]:
-            s = flap_scores(stats["self_attn.o_proj"], block.self_attn.o_proj.weight.data)
-            group_score = s.reshape(g.n_kv_heads, gsize*g.head_dim).sum(1)
+            st, W = stats["self_attn.o_proj"], block.self_attn.o_proj.weight.data
+            group_score = flap_scores(st, W).reshape(g.n_kv_heads, gsize*g.head_dim).sum(1)
             keep_groups = torch.topk(group_score, plan["n_kv_heads"]).indices.sort().values
+            if compensate: b_o = flap_bias(st, W, _rows(_rows(keep_groups, gsize), g.head_dim))
         if plan["ffn_removed"]:
-            s = flap_scores(stats["mlp.down_proj"], block.mlp.down_proj.weight.data)
-            keep_ffn = torch.topk(s, plan["intermediate_size"]).indices.sort().values
+            st, W = stats["mlp.down_proj"], block.mlp.down_proj.weight.data
+            keep_ffn = torch.topk(flap_scores(st, W), plan["intermediate_size"]).indices.sort().values
+            if compensate: b_down = flap_bias(st, W, keep_ffn)
         slice_block_(block, g, keep_groups, keep_ffn)
+        if b_o is not None: add_bias_(block.self_attn.o_proj, b_o)
+        if b_down is not None: add_bias_(block.mlp.down_proj, b_down)
         groups = keep_groups.tolist() if keep_groups is not None else list(range(g.n_kv_heads))
         kept.setdefault("heads", {})[i] = [gr*gsize + h for gr in groups for h in range(gsize)]
         kept.setdefault("ffn", {})[i] = keep_ffn.tolist() if keep_ffn is not None else None
     return prune_block
+
+def supports_flap_bias(model, plan: dict) -> bool:
+    "Can a vanilla config of this architecture carry the o_proj / down_proj biases the plan's compensation needs?"
+    cfg = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+    need = (["attention_bias"] if plan["kv_groups_removed"] else []) + (["mlp_bias"] if plan["ffn_removed"] else [])
+    missing = [k for k in need if not hasattr(cfg, k)]
+    if missing: logger.warning(f"{type(model).__name__} has no {'/'.join(missing)} config switch: structured pruning "
+                               "runs without FLAP's bias compensation")
+    return not missing
+
+def enable_flap_biases_(model, plan: dict):
+    "Zero biases on the projections that share the config switch, and the switches on, so a vanilla reload matches."
+    cfg = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+    for block in decoder_layers(model):
+        if plan["kv_groups_removed"]:
+            for n in ("q_proj", "k_proj", "v_proj", "o_proj"): add_bias_(getattr(block.self_attn, n))
+        if plan["ffn_removed"]:
+            for n in ("gate_proj", "up_proj", "down_proj"): add_bias_(getattr(block.mlp, n))
+    if plan["kv_groups_removed"]: cfg.attention_bias = True
+    if plan["ffn_removed"]: cfg.mlp_bias = True
 
 def update_config_(model, plan: dict, kept_heads: list[list[int]]):
     "Write the smaller shapes (and which dense heads survive) into the model's config."
@@ -294,7 +334,8 @@ def check_prune_args(method: str, sparsity: float | None, pattern=None, n_calib:
 @torch.no_grad()
 def prune(model, tokenizer, method: str, sparsity: float | None = None, pattern=None, n_calib: int = 128,
           seqlen: int = 512, calib_source: str = "c4", seed: int = 0, layers=LINEARS, batch_size: int = 8,
-          kv_groups_removed: int | None = None, windows: torch.Tensor | None = None) -> tuple:
+          kv_groups_removed: int | None = None, windows: torch.Tensor | None = None,
+          bias_compensation: bool = True) -> tuple:
     "Prune `model` (in place; structured slices it) -> (model, report). `layers`: the linear layers of each block."
     sparsity, pat = check_prune_args(method, sparsity, pattern, n_calib, seqlen)
     layers = tuple(layers); check(len(layers) > 0, "no layers to prune")
@@ -316,10 +357,13 @@ def prune(model, tokenizer, method: str, sparsity: float | None = None, pattern=
         kept = {}
         targets = tuple(t for t in ("self_attn.o_proj", "mlp.down_proj") if t in layers)
         check(targets, "structured pruning needs self_attn.o_proj (heads) and/or mlp.down_proj (FFN) in layers")
-        calibrate_blocks(model, windows, structured_block_pruner(g, plan, kept), targets, ("sq", "sum"), batch_size,
-                         desc="structured")
+        compensate = bias_compensation and supports_flap_bias(model, plan)
+        calibrate_blocks(model, windows, structured_block_pruner(g, plan, kept, compensate), targets, ("sq", "sum"),
+                         batch_size, desc="structured")
         kept_heads = [kept["heads"][i] for i in range(g.n_layers)]
         update_config_(model, plan, kept_heads)
+        if compensate: enable_flap_biases_(model, plan)
+        report["bias_compensation"] = compensate
         after = count_params(model)["linear_total"]
         report.update(plan=plan, kept_heads=kept_heads, kept_ffn=[kept["ffn"][i] for i in range(g.n_layers)],
                       linear_params_before=before, linear_params_after=after, achieved=1 - after/before)
@@ -339,7 +383,7 @@ def prune(model, tokenizer, method: str, sparsity: float | None = None, pattern=
 # %% ../nbs/02_prune.ipynb #bd45a5ef
 def prune_run(model_name, out, method: str, sparsity: float | None = None, pattern=None, n_calib: int = 128,
               seqlen: int = 512, calib_source: str = "c4", seed: int = 0, layers=LINEARS, overwrite: bool = False,
-              batch_size: int = 8) -> Path:
+              batch_size: int = 8, bias_compensation: bool = True) -> Path:
     "Load `model_name`, prune it and write the run folder `out` (checkpoint + run.json); returns `out`."
     import restorelcc
     from restorelcc.models import load_model, save_checkpoint
@@ -348,7 +392,8 @@ def prune_run(model_name, out, method: str, sparsity: float | None = None, patte
     model, tok = load_model(model_name) if isinstance(model_name, (str, Path)) else model_name
     dense_hash = content_hash(model.state_dict())
     dense = count_params(model)
-    model, report = prune(model, tok, method, sparsity, pattern, n_calib, seqlen, calib_source, seed, layers, batch_size)
+    model, report = prune(model, tok, method, sparsity, pattern, n_calib, seqlen, calib_source, seed, layers, batch_size,
+                          bias_compensation=bias_compensation)
     with atomic_dir(out, overwrite) as tmp:
         save_checkpoint(model, tok, tmp)
         c = count_params(model)
@@ -372,6 +417,7 @@ def add_prune_command(sub):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--layers", default=",".join(LINEARS), help="comma-separated linear layers of each block to prune")
     p.add_argument("--batch-size", type=int, default=8, help="calibration windows per forward")
+    p.add_argument("--no-bias-compensation", action="store_true", help="structured: skip FLAP's bias compensation")
     p.add_argument("--out", required=True, help="run folder to create (must not exist unless --overwrite)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.set_defaults(func=run_prune)
@@ -382,4 +428,5 @@ def run_prune(args):
           f"{','.join(LINEARS)}")
     check(args.batch_size > 0, f"--batch-size must be > 0, got {args.batch_size}")
     return prune_run(args.model, args.out, args.method, args.sparsity, args.pattern, args.n_calib, args.seqlen,
-                     args.calib_source, args.seed, layers, args.overwrite, args.batch_size)
+                     args.calib_source, args.seed, layers, args.overwrite, args.batch_size,
+                     bias_compensation=not args.no_bias_compensation)

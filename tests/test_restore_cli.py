@@ -26,7 +26,7 @@ def pair(tmp_path_factory):
     return d
 
 
-SMALL = ["--probe-samples", "24", "--train-samples", "8", "--epochs", "1", "--batch-size", "4", "--max-length", "256",
+SMALL = ["--probe-samples", "24", "--train-samples", "8", "--epochs", "1", "--batch-size", "4", "--grad-accum", "1", "--max-length", "256",
          "--no-cache"]
 
 
