@@ -20,10 +20,11 @@ from restorelcc.evaluate import model_perplexity
 from restorelcc.models import load_model, count_params
 from restorelcc.prune import prune, prune_run
 
-ROWS = [("dense", None, None, None), ("magnitude-50%", "magnitude", 0.5, None), ("wanda-50%", "wanda", 0.5, None),
-        ("sparsegpt-50%", "sparsegpt", 0.5, None), ("wanda-2:4", "wanda", None, "2:4"),
-        ("sparsegpt-2:4", "sparsegpt", None, "2:4"), ("structured-20%", "structured", 0.2, None),
-        ("structured-20%-nobias", "structured", 0.2, None)]   # the last: without FLAP's bias compensation
+# (row, method, sparsity, N:M pattern, FLAP bias compensation for structured pruning)
+ROWS = [("dense", None, None, None, True), ("magnitude-50%", "magnitude", 0.5, None, True),
+        ("wanda-50%", "wanda", 0.5, None, True), ("sparsegpt-50%", "sparsegpt", 0.5, None, True),
+        ("wanda-2:4", "wanda", None, "2:4", True), ("sparsegpt-2:4", "sparsegpt", None, "2:4", True),
+        ("structured-20%", "structured", 0.2, None, True), ("structured-20%-nobias", "structured", 0.2, None, False)]
 
 
 def main(argv=None):
@@ -41,9 +42,9 @@ def main(argv=None):
     _, tok = load_model(a.model)
     windows = calibration_windows(tok, a.n_calib, a.seqlen, source="c4", seed=a.seed)
     rows = []
-    for name, method, sparsity, pattern in ROWS:
+    for name, method, sparsity, pattern, bias_compensation in ROWS:
         if name not in a.rows: continue
-        kw = dict(bias_compensation=not name.endswith("-nobias"))
+        kw = dict(bias_compensation=bias_compensation)
         model, tok = load_model(a.model)
         t0 = time.time()
         if method is not None:

@@ -11,13 +11,13 @@ import torch
 from torch import nn
 from .core import RestoreLCCError, check, logger, set_seed
 from .data import alpaca_prompt
-from .models import HeadGeometry, decoder_layers, count_params, save_checkpoint
+from .models import HeadGeometry, decoder_layers, count_params, save_checkpoint, text_config, enable_biases_
 from .activations import (_batches, position_ids_from_mask, lost_activations, weights_hash, tokenizer_hash,
                                     activations_key, cache_load, cache_save)
 from .components import Components, lost_components
 from .probing import SCORERS, probe_heads, score_heads, rank_heads, select_heads
 from .compensation import (MODES, Compensation, CompensationHandle, attach, fold_into_bias, save_compensation,
-                                     supports_o_proj_bias, _ensure_bias, _text_config)
+                                     supports_o_proj_bias)
 from .train import CompletionDataset, completion_dataset, train
 
 # %% auto #0
@@ -242,7 +242,7 @@ def attach_ffn(model, comp: Compensation) -> CompensationHandle:
 
 def supports_mlp_bias(model) -> bool:
     "True when `mlp_bias=True` in the config gives this architecture's down_proj a bias."
-    cfg = copy.deepcopy(_text_config(model))
+    cfg = copy.deepcopy(text_config(model))
     if not hasattr(cfg, "mlp_bias"): return False
     cfg.mlp_bias = True
     mlp = decoder_layers(model)[0].mlp
@@ -252,7 +252,7 @@ def supports_mlp_bias(model) -> bool:
     return all(getattr(getattr(probe, n, None), "bias", None) is not None for n in ("gate_proj", "up_proj", "down_proj"))
 
 def _check_mlp_bias(model):
-    check(supports_mlp_bias(model), f"{type(model).__name__} ({_text_config(model).model_type}) has no MLP bias switch "
+    check(supports_mlp_bias(model), f"{type(model).__name__} ({text_config(model).model_type}) has no MLP bias switch "
           "in transformers, so FFN compensation cannot be saved as a vanilla checkpoint; use a Llama-style model "
           "(config.mlp_bias) or an attention-head method")
 
@@ -263,14 +263,12 @@ def fold_ffn_into_bias(model, comp: Compensation):
     L, U, d = ffn_units(model)
     check(comp.head_dim == d and all(l < L and u < U for l, u in comp.heads), "the compensation does not fit this model's FFN units")
     c = comp.vectors().detach().double().cpu(); per = comp.layers()
+    enable_biases_(model, "mlp_bias")
     for l, block in enumerate(decoder_layers(model)):
-        for n in ("gate_proj", "up_proj", "down_proj"): _ensure_bias(getattr(block.mlp, n))
         if l in per:
             dn = block.mlp.down_proj
             delta = dn.weight.double().cpu() @ comp.layer_vector(l, U, c)
             dn.bias.copy_((dn.bias.double().cpu() + delta).to(dn.bias.dtype))
-    _text_config(model).mlp_bias = True
-    if model.config is not _text_config(model) and hasattr(model.config, "mlp_bias"): model.config.mlp_bias = True
     return model
 
 # %% ../nbs/08_baselines.ipynb #767ae07d

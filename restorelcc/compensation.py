@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 from .core import RestoreLCCError, check, logger, write_json
-from .models import HeadGeometry
+from .models import HeadGeometry, text_config, enable_biases_
 
 # %% auto #0
 __all__ = ['MODES', 'Compensation', 'CompensationHandle', 'attach', 'supports_o_proj_bias', 'fold_into_bias', 'save_compensation',
@@ -94,14 +94,11 @@ def attach(model, comp: Compensation) -> CompensationHandle:
     return CompensationHandle([g.o_proj(l).register_forward_pre_hook(make_hook(l)) for l in comp.layers()])
 
 # %% ../nbs/06_compensation.ipynb #507a1dc5
-def _text_config(model):
-    return model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
-
 def supports_o_proj_bias(model) -> bool:
     "True when setting `attention_bias=True` in the config gives this architecture's o_proj a bias."
     import copy
     attn = HeadGeometry.from_model(model).layers[0].self_attn
-    cfg = copy.deepcopy(_text_config(model))
+    cfg = copy.deepcopy(text_config(model))
     if not hasattr(cfg, "attention_bias"): return False
     cfg.attention_bias = True
     try:
@@ -109,14 +106,10 @@ def supports_o_proj_bias(model) -> bool:
     except Exception: return False
     return getattr(probe.o_proj, "bias", None) is not None
 
-def _ensure_bias(lin: nn.Linear):
-    if lin.bias is None: lin.bias = nn.Parameter(torch.zeros(lin.out_features, dtype=lin.weight.dtype, device=lin.weight.device))
-    lin.bias.requires_grad_(False)
-
 @torch.no_grad()
 def fold_into_bias(model, comp: Compensation):
     "Write W_o·c into every compensated layer's o_proj bias (in place) and set the config so a vanilla reload matches."
-    check(supports_o_proj_bias(model), f"{type(model).__name__} ({_text_config(model).model_type}) hard-codes o_proj "
+    check(supports_o_proj_bias(model), f"{type(model).__name__} ({text_config(model).model_type}) hard-codes o_proj "
           "without a bias in transformers, so the compensation cannot be saved as a vanilla checkpoint; use a Llama or "
           "Gemma-3 style model, or keep the compensation file and attach it with restorelcc.compensation.attach")
     g = HeadGeometry.from_model(model)
@@ -124,15 +117,12 @@ def fold_into_bias(model, comp: Compensation):
           "the compensation does not fit this model's head geometry")
     c = comp.vectors().detach().double().cpu()
     comp_layers = comp.layers()
+    enable_biases_(model, "attention_bias")
     for l, layer in enumerate(g.layers):
-        attn = layer.self_attn
-        for name in ("q_proj", "k_proj", "v_proj", "o_proj"): _ensure_bias(getattr(attn, name))
         if l in comp_layers:
-            o = attn.o_proj
+            o = layer.self_attn.o_proj
             delta = o.weight.double().cpu() @ comp.layer_vector(l, g.n_heads, c)
             o.bias.copy_((o.bias.double().cpu() + delta).to(o.bias.dtype))
-    _text_config(model).attention_bias = True
-    if model.config is not _text_config(model) and hasattr(model.config, "attention_bias"): model.config.attention_bias = True
     return model
 
 # %% ../nbs/06_compensation.ipynb #fffb19f6

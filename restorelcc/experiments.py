@@ -8,13 +8,14 @@ import json, time
 from pathlib import Path
 
 import torch
-from .core import check, logger, content_hash, cache_dir, atomic_dir
+from .core import check, logger, content_hash, cache_dir, atomic_dir, write_json
 from .models import tiny_llama, load_model, save_checkpoint
 from .activations import weights_hash
 from .pipeline import RestoreConfig
 
 # %% auto #0
-__all__ = ['PAPER', 'REGIMES', 'profile_params', 'base_model', 'pruned_model', 'eval_row', 'restore_config', 'task_pairs']
+__all__ = ['PAPER', 'REGIMES', 'CELL_PARAMS', 'profile_params', 'base_model', 'pruned_key', 'pruned_model', 'eval_row',
+           'restore_config', 'cell_key', 'table_cell', 'task_pairs']
 
 # %% ../nbs/13_experiments.ipynb #b8298a5b
 PAPER = {
@@ -45,6 +46,10 @@ def base_model(params: dict):
     "(model, tokenizer) of the profile: the tiny random Llama for 'tiny', else `load_model(name)`."
     return tiny_llama() if params["model"] == "tiny" else load_model(params["model"])
 
+def pruned_key(params: dict, base, method: str, sparsity=None, pattern=None, seed: int = 0) -> str:
+    "Content hash of a pruning: the base model's weights, the method and the profile's calibration."
+    return content_hash(weights_hash(base), method, sparsity, pattern, params["n_calib"], params["calib_seqlen"], seed)
+
 def pruned_model(params: dict, method: str, sparsity: float | None = None, pattern: str | None = None, seed: int = 0):
     "(model, tokenizer) pruned as asked, from the cache when the same pruning was done before."
     from restorelcc.prune import prune
@@ -52,7 +57,7 @@ def pruned_model(params: dict, method: str, sparsity: float | None = None, patte
     if params["model"] == "tiny":
         return prune(model, tok, method, sparsity, pattern, n_calib=params["n_calib"], seqlen=params["calib_seqlen"],
                      seed=seed)[0], tok
-    key = content_hash(weights_hash(model), method, sparsity, pattern, params["n_calib"], params["calib_seqlen"], seed)
+    key = pruned_key(params, model, method, sparsity, pattern, seed)
     folder = cache_dir()/"pruned"/key
     if not (folder/"model.safetensors").is_file():
         model, rep = prune(model, tok, method, sparsity, pattern, n_calib=params["n_calib"], seqlen=params["calib_seqlen"],
@@ -83,6 +88,41 @@ def restore_config(params: dict, seed: int = 0, **kw) -> RestoreConfig:
                 batch_size=params["batch_size"], grad_accum=params.get("grad_accum", 1),
                 max_length=params["max_length"], probe_max_length=params["max_length"], seed=seed)
     return RestoreConfig(**{**base, **kw}).check()
+
+# %% ../nbs/13_experiments.ipynb #bccee98c
+CELL_PARAMS = ("model", "n_calib", "calib_seqlen", "n_probe", "n_train", "epochs", "batch_size", "grad_accum",
+               "max_length", "eval_limit", "ppl_windows", "ppl_seqlen", "heads", "tasks")
+
+def cell_key(params: dict, regime: str, method: str, seed: int, cfg: dict) -> str:
+    "Content hash of one table cell (see above)."
+    import importlib.metadata as md, restorelcc
+    from restorelcc.data import load_alpaca
+    meth, sp, pat = REGIMES[regime]
+    base, _ = base_model(params)
+    records = load_alpaca("train", n=max(params["n_probe"], params["n_train"])) if method != "pruned" else None
+    return content_hash(pruned_key(params, base, meth, sp, pat, params["seeds"][0]), {k: params.get(k) for k in CELL_PARAMS},
+                        regime, method, seed, sorted(cfg.items()), records, restorelcc.__version__, md.version("lm_eval"))
+
+def table_cell(params: dict, regime: str = "unstructured 50% (Wanda)", method: str = "restorelcc", seed: int = 0,
+               cache: bool | None = None, **cfg) -> dict:
+    "Evaluate the profile's pruned `regime` model, restored by `method` with RestoreConfig overrides `cfg` ('pruned': not restored)."
+    check(regime in REGIMES, f"unknown regime {regime!r}; choose from {', '.join(REGIMES)}")
+    cache = params["model"] != "tiny" if cache is None else cache
+    f = cache_dir()/"cells"/f"{cell_key(params, regime, method, seed, cfg)}.json" if cache else None
+    if f is not None and f.is_file():
+        logger.info(f"{regime} | {method} {cfg or ''} | seed {seed}: from the cell cache ({f.stem})")
+        return json.loads(f.read_text())
+    meth, sp, pat = REGIMES[regime]
+    pm, tok = pruned_model(params, meth, sp, pat, seed=params["seeds"][0])
+    info = dict(trainable_params=0, train_seconds=0.0)
+    if method != "pruned":
+        from restorelcc.pipeline import restore
+        dm, _ = base_model(params)
+        r = restore(dm, pm, tok, restore_config(params, seed, method=method, **cfg)); del dm
+        pm = r["model"]; info = dict(trainable_params=r["trainable_params"], train_seconds=r["seconds"]["total"])
+    row = dict(eval_row(pm, tok, params), **info)
+    if f is not None: write_json(f, row)
+    return row
 
 # %% ../nbs/13_experiments.ipynb #21fb357d
 def task_pairs(task: str, n: int = 100, skip: int = 0) -> list[tuple[str, str]]:

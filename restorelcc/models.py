@@ -14,8 +14,9 @@ from .core import RestoreLCCError, check, logger, cache_dir, file_hash
 from .data import package_dir, offline
 
 # %% auto #0
-__all__ = ['PACKAGED', 'tiny_tokenizer', 'tiny_llama', 'decoder_layers', 'HeadGeometry', 'count_params', 'packaged_checkpoint',
-           'resolve_model', 'load_model', 'save_checkpoint']
+__all__ = ['PACKAGED', 'BIAS_SWITCHES', 'tiny_tokenizer', 'tiny_llama', 'text_config', 'decoder_layers', 'HeadGeometry',
+           'count_params', 'packaged_checkpoint', 'resolve_model', 'load_model', 'save_checkpoint', 'add_bias_',
+           'enable_biases_']
 
 # %% ../nbs/01_models.ipynb #da254ec0
 def tiny_tokenizer():
@@ -41,6 +42,11 @@ def tiny_llama(n_layers=3, n_heads=4, n_kv_heads=2, head_dim=8, hidden_size=32, 
     return LlamaForCausalLM(cfg).eval(), tok
 
 # %% ../nbs/01_models.ipynb #70f0312b
+def text_config(model_or_config):
+    "The language-model config: `get_text_config()` of a composite config (e.g. Gemma-3's), else the config itself."
+    c = getattr(model_or_config, "config", model_or_config)
+    return c.get_text_config() if hasattr(c, "get_text_config") else c
+
 def decoder_layers(model) -> nn.ModuleList:
     "The list of decoder blocks (each with `.self_attn.o_proj`), wherever the architecture keeps it."
     for name, mod in model.named_modules():
@@ -64,7 +70,7 @@ class HeadGeometry:
     @classmethod
     def from_model(cls, model) -> "HeadGeometry":
         layers = decoder_layers(model)
-        cfg = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+        cfg = text_config(model)
         H = cfg.num_attention_heads
         d = getattr(cfg, "head_dim", None) or cfg.hidden_size // H
         kv = getattr(cfg, "num_key_value_heads", None) or H
@@ -90,7 +96,8 @@ def count_params(model) -> dict:
     for p in model.parameters():
         if id(p) in seen: continue
         seen.add(id(p)); total += p.numel(); nonzero += int(torch.count_nonzero(p))
-    lin = [mod.weight for mod in decoder_layers(model).modules() if isinstance(mod, nn.Linear)]
+    lin = [mod.weight for name, mod in decoder_layers(model).named_modules()   # not peft adapters (lora_A/lora_B)
+           if isinstance(mod, nn.Linear) and not any(p.startswith("lora_") for p in name.split("."))]
     lin_total = sum(w.numel() for w in lin); lin_zero = sum(int((w == 0).sum()) for w in lin)
     return dict(total=total, nonzero=nonzero, linear_total=lin_total, linear_sparsity=lin_zero/max(lin_total, 1))
 
@@ -177,3 +184,28 @@ def save_checkpoint(model, tokenizer, folder) -> Path:
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder, safe_serialization=True); tokenizer.save_pretrained(folder)
     return folder
+
+# %% ../nbs/01_models.ipynb #b1b80e02
+BIAS_SWITCHES = dict(attention_bias=("self_attn", ("q_proj", "k_proj", "v_proj", "o_proj")),
+                     mlp_bias=("mlp", ("gate_proj", "up_proj", "down_proj")))
+
+def add_bias_(lin: nn.Linear, b: torch.Tensor | None = None) -> nn.Linear:
+    "Give `lin` a frozen zero bias if it has none, then add `b` to it; in place."
+    if lin.bias is None:
+        lin.bias = nn.Parameter(torch.zeros(lin.out_features, dtype=lin.weight.dtype, device=lin.weight.device),
+                                requires_grad=False)
+    if b is not None: lin.bias.data += b.to(lin.bias.device, lin.bias.dtype)
+    return lin
+
+def enable_biases_(model, *switches: str):
+    "Turn config `switches` on and give every projection they govern a bias, so a vanilla reload matches; in place."
+    bad = [s for s in switches if s not in BIAS_SWITCHES]
+    check(not bad, f"unknown bias switch(es) {bad}; choose from {', '.join(BIAS_SWITCHES)}")
+    for block in decoder_layers(model):
+        for s in switches:
+            part, names = BIAS_SWITCHES[s]
+            for n in names: add_bias_(getattr(getattr(block, part), n))
+    for s in switches:
+        setattr(text_config(model), s, True)
+        if hasattr(model.config, s): setattr(model.config, s, True)
+    return model

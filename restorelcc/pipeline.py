@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from .core import RestoreLCCError, check, logger, content_hash, atomic_dir, check_out_dir, write_json, set_seed
 from .data import load_alpaca, alpaca_pair, alpaca_prompt
-from .models import load_model, save_checkpoint, HeadGeometry, count_params, decoder_layers
+from .models import load_model, save_checkpoint, HeadGeometry, count_params, decoder_layers, text_config
 from .activations import lost_activations, weights_hash, tokenizer_hash, kept_heads
 from .components import lost_components
 from .probing import SCORERS, probe_heads, score_heads, rank_heads, select_heads, n_selected
@@ -157,7 +157,7 @@ def _n_heads_total(m) -> int | None:
     try: c = AutoConfig.from_pretrained(resolve_model(m))
     except RestoreLCCError: raise
     except Exception: return None                       # load_model will give the clear error
-    c = c.get_text_config() if hasattr(c, "get_text_config") else c
+    c = text_config(c)
     return c.num_hidden_layers*c.num_attention_heads
 
 def restore_run(dense, pruned, out, cfg: RestoreConfig | None = None, overwrite: bool = False, data=None,

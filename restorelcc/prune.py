@@ -13,13 +13,13 @@ from torch import nn
 from tqdm.auto import tqdm
 from .core import RestoreLCCError, check, content_hash, logger, set_seed, atomic_dir, write_json, check_out_dir
 from .data import calibration_windows
-from .models import decoder_layers, HeadGeometry, count_params
+from .models import decoder_layers, HeadGeometry, count_params, text_config, add_bias_, enable_biases_
 
 # %% auto #0
 __all__ = ['LINEARS', 'METHODS', 'block_linears', 'parse_pattern', 'n_pruned', 'mask_from_scores', 'wanda_score',
            'sparsegpt_prune_', 'InputStats', 'block_inputs', 'calibrate_blocks', 'unstructured_block_pruner',
-           'structured_plan', 'slice_block_', 'flap_scores', 'flap_bias', 'add_bias_', 'structured_block_pruner',
-           'supports_flap_bias', 'enable_flap_biases_', 'update_config_', 'check_prune_args', 'prune', 'prune_run',
+           'structured_plan', 'slice_block_', 'flap_scores', 'flap_bias', 'structured_block_pruner',
+           'supports_flap_bias', 'flap_switches', 'update_config_', 'check_prune_args', 'prune', 'prune_run',
            'add_prune_command', 'run_prune']
 
 # %% ../nbs/02_prune.ipynb #22625874
@@ -259,11 +259,6 @@ def flap_bias(stats: InputStats, W: torch.Tensor, keep: torch.Tensor) -> torch.T
     gone = torch.ones(W.shape[1], dtype=torch.bool); gone[keep] = False
     return (W.double()[:, gone] @ stats.mean[gone]).to(W.dtype)
 
-def add_bias_(lin: nn.Linear, b: torch.Tensor | None = None):
-    "Give `lin` a bias (zeros) if it has none, then add `b` to it."
-    if lin.bias is None: lin.bias = nn.Parameter(torch.zeros(lin.out_features, dtype=lin.weight.dtype, device=lin.weight.device))
-    if b is not None: lin.bias.data += b.to(lin.bias.dtype)
-
 def structured_block_pruner(g: HeadGeometry, plan: dict, kept: dict, compensate: bool = True) -> Callable:
     "A `prune_block` removing each block's lowest-scoring KV groups and FFN channels (uniform counts from `plan`)."
     gsize = g.n_heads//g.n_kv_heads
@@ -288,27 +283,18 @@ def structured_block_pruner(g: HeadGeometry, plan: dict, kept: dict, compensate:
 
 def supports_flap_bias(model, plan: dict) -> bool:
     "Can a vanilla config of this architecture carry the o_proj / down_proj biases the plan's compensation needs?"
-    cfg = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
-    need = (["attention_bias"] if plan["kv_groups_removed"] else []) + (["mlp_bias"] if plan["ffn_removed"] else [])
-    missing = [k for k in need if not hasattr(cfg, k)]
+    missing = [k for k in flap_switches(plan) if not hasattr(text_config(model), k)]
     if missing: logger.warning(f"{type(model).__name__} has no {'/'.join(missing)} config switch: structured pruning "
                                "runs without FLAP's bias compensation")
     return not missing
 
-def enable_flap_biases_(model, plan: dict):
-    "Zero biases on the projections that share the config switch, and the switches on, so a vanilla reload matches."
-    cfg = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
-    for block in decoder_layers(model):
-        if plan["kv_groups_removed"]:
-            for n in ("q_proj", "k_proj", "v_proj", "o_proj"): add_bias_(getattr(block.self_attn, n))
-        if plan["ffn_removed"]:
-            for n in ("gate_proj", "up_proj", "down_proj"): add_bias_(getattr(block.mlp, n))
-    if plan["kv_groups_removed"]: cfg.attention_bias = True
-    if plan["ffn_removed"]: cfg.mlp_bias = True
+def flap_switches(plan: dict) -> list[str]:
+    "The config bias switches the plan's compensation needs: o_proj biases for removed heads, down_proj for FFN channels."
+    return (["attention_bias"] if plan["kv_groups_removed"] else []) + (["mlp_bias"] if plan["ffn_removed"] else [])
 
 def update_config_(model, plan: dict, kept_heads: list[list[int]]):
     "Write the smaller shapes (and which dense heads survive) into the model's config."
-    cfg = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+    cfg = text_config(model)
     d = getattr(cfg, "head_dim", None) or cfg.hidden_size//cfg.num_attention_heads
     cfg.head_dim = d
     cfg.num_attention_heads, cfg.num_key_value_heads = plan["n_heads"], plan["n_kv_heads"]
@@ -362,7 +348,7 @@ def prune(model, tokenizer, method: str, sparsity: float | None = None, pattern=
                          batch_size, desc="structured")
         kept_heads = [kept["heads"][i] for i in range(g.n_layers)]
         update_config_(model, plan, kept_heads)
-        if compensate: enable_flap_biases_(model, plan)
+        if compensate: enable_biases_(model, *flap_switches(plan))
         report["bias_compensation"] = compensate
         after = count_params(model)["linear_total"]
         report.update(plan=plan, kept_heads=kept_heads, kept_ffn=[kept["ffn"][i] for i in range(g.n_layers)],

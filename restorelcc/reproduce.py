@@ -109,7 +109,10 @@ def render_results_md(results_dir="results", figures_rel: str = "", max_rows: in
     "Markdown for every results/*.json: its tables (longer ones as a pointer to their CSV), verdicts and figures."
     out = []
     for f in sorted(Path(results_dir).glob("*.json")):
-        r = json.loads(f.read_text())
+        try: r = json.loads(f.read_text())
+        except ValueError: r = None
+        if not (isinstance(r, dict) and {"name", "tables"} <= r.keys()):      # not written by save_results
+            logger.warning(f"{f} is not an experiment result (no name/tables); left out of the results section"); continue
         prof = r.get("params", {}).get("profile", "?")
         out.append(f"### {r['name']} (profile `{prof}`)\n")
         if r.get("notes"): out.append(r["notes"] + "\n")
