@@ -164,12 +164,17 @@ def resolve_model(name) -> str:
     return name
 
 def load_model(name, dtype=torch.float32, device: str = "cpu", trust_remote_code: bool = False):
-    "(model, tokenizer) for a packaged name, a local folder or a hub id; eval mode, pad token set."
+    "(model, tokenizer) for a packaged name, a local folder or a hub id (with its `adapter/`, if any); eval mode, pad token set."
     from transformers import AutoModelForCausalLM, AutoTokenizer
     src = resolve_model(name)
     try:
         tok = AutoTokenizer.from_pretrained(src, trust_remote_code=trust_remote_code)
         model = AutoModelForCausalLM.from_pretrained(src, dtype=dtype, trust_remote_code=trust_remote_code)
+        adapter = Path(src)/"adapter"
+        if (adapter/"adapter_config.json").is_file():    # an unmerged LoRA/DoRA run folder: the adapter sits beside the base
+            from peft import PeftModel
+            model = PeftModel.from_pretrained(model, adapter)
+            logger.info(f"{name}: applied the unmerged peft adapter in {adapter}")
     except RestoreLCCError: raise
     except Exception as e:
         raise RestoreLCCError(f"could not load model {name!r} from {src}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}; "
