@@ -45,37 +45,47 @@ def per_task_md(e: dict) -> list[str]:
     return out + [""]
 
 
-METHODS = {"lora": "LoRA", "dora": "DoRA", "lofit": "LoFiT", "lcc-training-free": "training-free (b = mean ΔZ)",
-           "restorelcc": "RestoreLCC"}
+# (label, run.json copy, task evaluation, perplexity-only evaluation): the rows of the baselines table
+BASELINES = [("LoRA", "restore_lora.json", "eval_lora_l200.json", None),
+             ("DoRA", "restore_dora.json", "eval_dora_l200.json", None),
+             ("LoFiT", "restore_lofit.json", "eval_lofit_l200.json", None),
+             ("training-free (b = mean ΔZ)", "restore_lcc-training-free.json", "eval_lcc-training-free_l200.json", None),
+             ("RestoreLCC", "restore_run.json", "eval_restored_l200.json", "ppl_restored.json"),
+             ("RestoreLCC, re-run at 2 × 4 micro-batches", "restore_restorelcc.json", "eval_restorelcc_l200.json",
+              "ppl_restorelcc.json")]
+
+
+def _load(d: Path, name):
+    return json.loads((d/name).read_text()) if name and (d/name).exists() else None
 
 
 def baselines_md(d: Path) -> list[str]:
-    "One row per restore_<method>.json with its eval_<method>_l*.json; the pruned row from eval_pruned + prune_table."
-    runs = {m: json.loads((d/f"restore_{m}.json").read_text()) for m in METHODS if (d/f"restore_{m}.json").exists()}
-    if not runs: return []
-    def ev(name):
-        p = sorted(d.glob(f"eval_{name}_l*.json"))
-        return json.loads(p[0].read_text()) if p else None
-    cfg = next(iter(runs.values()))["config"]
-    out = [f"Restoration methods on {next(iter(runs.values()))['pruned']} (SmolLM2-135M, Wanda 50 %), one budget for "
-           f"every method: {cfg['max_steps']} optimizer steps of {cfg['batch_size']*cfg['grad_accum']} Alpaca examples "
-           f"(max length {cfg['max_length']}), AdamW lr {cfg['lr']}, seed {cfg['seed']}; head methods on "
-           f"{cfg['heads']:.0%} of heads; LoRA/DoRA r {cfg['lora_r']} on every linear, unmerged; LoFiT spends the "
-           "budget twice (scalings, then biases). Perplexity on 64 × 512 wiki windows; accuracy at limit 200:", "",
+    "The restoration-methods table: one row per BASELINES entry whose run.json copy exists, after the pruned row."
+    rows = [(label, _load(d, r), _load(d, e), _load(d, p)) for label, r, e, p in BASELINES if _load(d, r)]
+    if not rows: return []
+    cfg = rows[0][1]["config"]
+    out = [f"Restoration methods on {rows[0][1]['pruned']} (SmolLM2-135M, Wanda 50 %), one budget for every method: "
+           f"{cfg['max_steps']} optimizer steps of {cfg['batch_size']*cfg['grad_accum']} Alpaca examples (max length "
+           f"{cfg['max_length']}), AdamW lr {cfg['lr']}, seed {cfg['seed']}; head methods on {cfg['heads']:.0%} of heads; "
+           f"LoRA/DoRA r {cfg['lora_r']} on every linear, unmerged; LoFiT spends the budget twice (scalings, then "
+           "biases). Perplexity on 64 × 512 wiki windows; accuracy at limit 200 (stderr ≈ 3.5 points per task):", "",
            "| method | perplexity | mean acc (7) | trainable params | restore time (s) | linear sparsity after |",
            "|---|---|---|---|---|---|"]
-    pruned, pt = ev("pruned"), d/"prune_table.json"
-    ppl = next((r["ppl"] for r in json.loads(pt.read_text())["rows"] if r["row"] == "wanda-50%"), None) if pt.exists() else None
-    if pruned: out.append(f"| pruned | {ppl:.2f} | {100*pruned['mean_acc']:.2f} | 0 | – | 0.5000 |")
-    for m, r in runs.items():
-        e, t = ev(m), r["seconds"]
+    pruned, pt = _load(d, "eval_pruned_l200.json"), _load(d, "prune_table.json")
+    ppl = next((r["ppl"] for r in pt["rows"] if r["row"] == "wanda-50%"), None) if pt else None
+    if pruned and ppl: out.append(f"| pruned | {ppl:.2f} | {100*pruned['mean_acc']:.2f} | 0 | – | 0.5000 |")
+    for label, r, e, p in rows:
+        t = r["seconds"]
         split = f" (score {t['score']:.0f} + train {t['train']:.0f})" if "train" in t else ""
-        acc = f"{e['perplexity']['ppl']:.2f} | {100*e['mean_acc']:.2f}" if e else "– | –"
-        sp = e["efficiency"]["linear_sparsity"] if e and "efficiency" in e else r["linear_sparsity_after"]
-        out.append(f"| {METHODS[m]} | {acc} | {r['trainable_params']:,} | {t['total']:.0f}{split} | {sp:.4f} |")
-    return out + ["", "Restore time is the whole `restore` stage on 2 CPU cores; head scoring read the activation cache "
-                  "where one existed. Sparsity is that of the pruned decoder linears as evaluated (LoRA/DoRA adapters are "
-                  "kept unmerged beside them).", ""]
+        ev_ppl = (e or {}).get("perplexity") or (p or {}).get("perplexity")
+        eff = (e or {}).get("efficiency") or (p or {}).get("efficiency")
+        acc = f"{100*e['mean_acc']:.2f}" if e else "–"
+        sp = eff["linear_sparsity"] if eff else r["linear_sparsity_after"]
+        out.append(f"| {label} | {ev_ppl['ppl']:.2f} | {acc} | {r['trainable_params']:,} | {t['total']:.0f}{split} | {sp:.4f} |"
+                   if ev_ppl else f"| {label} | – | {acc} | {r['trainable_params']:,} | {t['total']:.0f}{split} | {sp:.4f} |")
+    return out + ["", "Restore time is the whole `restore` stage on 2 CPU cores (the first RestoreLCC run shared the "
+                  "machine with other jobs); head scoring read the activation cache where one existed. Sparsity is that "
+                  "of the pruned decoder linears as evaluated (LoRA/DoRA adapters are kept unmerged beside them).", ""]
 
 
 def render(d: Path) -> str:
@@ -83,7 +93,7 @@ def render(d: Path) -> str:
     if (d/"prune_table.json").exists(): out += prune_md(json.loads((d/"prune_table.json").read_text()))
     for limit in sorted({int(p.stem.rsplit("_l", 1)[1]) for p in d.glob("eval_*_l*.json")}):
         evals = {p.stem.split("_")[1]: json.loads(p.read_text()) for p in sorted(d.glob(f"eval_*_l{limit}.json"))}
-        order = {"dense": 0, "pruned": 1, "restored": 2, **{m: 3 + i for i, m in enumerate(METHODS)}}
+        order = {"dense": 0, "pruned": 1, "restored": 2, "lora": 3, "dora": 4, "lofit": 5, "lcc-training-free": 6}
         evals = dict(sorted(evals.items(), key=lambda kv: order.get(kv[0], 9)))
         out += [f"Zero-shot accuracy through lm-eval, first {limit} documents per task (acc / acc_norm, %; "
                 f"stderr ≈ {100*max(v['acc_stderr'] for e in evals.values() for v in e['tasks'].values()):.1f} points):", ""]
