@@ -50,9 +50,7 @@ BASELINES = [("LoRA", "restore_lora.json", "eval_lora_l200.json", None),
              ("DoRA", "restore_dora.json", "eval_dora_l200.json", None),
              ("LoFiT", "restore_lofit.json", "eval_lofit_l200.json", None),
              ("training-free (b = mean ΔZ)", "restore_lcc-training-free.json", "eval_lcc-training-free_l200.json", None),
-             ("RestoreLCC", "restore_run.json", "eval_restored_l200.json", "ppl_restored.json"),
-             ("RestoreLCC, re-run at 2 × 4 micro-batches", "restore_restorelcc.json", "eval_restorelcc_l200.json",
-              "ppl_restorelcc.json")]
+             ("RestoreLCC", "restore_run.json", "eval_restored_l200.json", "ppl_restored.json")]
 
 
 def _load(d: Path, name):
@@ -67,7 +65,7 @@ def _no_boolq(e: dict) -> str:
 
 def baselines_md(d: Path) -> list[str]:
     "The restoration-methods table: one row per BASELINES entry whose run.json copy exists, after the pruned row."
-    rows = [(label, _load(d, r), _load(d, e), _load(d, p)) for label, r, e, p in BASELINES if _load(d, r)]
+    rows = [(label, run, _load(d, e), _load(d, p)) for label, r, e, p in BASELINES if (run := _load(d, r))]
     if not rows: return []
     cfg = rows[0][1]["config"]
     out = [f"Restoration methods on {rows[0][1]['pruned']} (SmolLM2-135M, Wanda 50 %), one budget for every method: "
@@ -90,8 +88,8 @@ def baselines_md(d: Path) -> list[str]:
         eff = (e or {}).get("efficiency") or (p or {}).get("efficiency")
         acc = f"{100*e['mean_acc']:.2f} | {_no_boolq(e)}" if e else "– | –"
         sp = eff["linear_sparsity"] if eff else r["linear_sparsity_after"]
-        out.append(f"| {label} | {ev_ppl['ppl']:.2f} | {acc} | {r['trainable_params']:,} | {t['total']:.0f}{split} | {sp:.4f} |"
-                   if ev_ppl else f"| {label} | – | {acc} | {r['trainable_params']:,} | {t['total']:.0f}{split} | {sp:.4f} |")
+        ppl_s = f"{ev_ppl['ppl']:.2f}" if ev_ppl else "–"
+        out.append(f"| {label} | {ppl_s} | {acc} | {r['trainable_params']:,} | {t['total']:.0f}{split} | {sp:.4f} |")
     return out + ["", "Restore time is the whole `restore` stage on 2 CPU cores (the first RestoreLCC run shared the "
                   "machine with other jobs); head scoring read the activation cache where one existed. Sparsity is that "
                   "of the pruned decoder linears as evaluated (LoRA/DoRA adapters are kept unmerged beside them). BoolQ's acc "

@@ -93,12 +93,11 @@ def restore_config(params: dict, seed: int = 0, **kw) -> RestoreConfig:
 CELL_PARAMS = ("model", "n_calib", "calib_seqlen", "n_probe", "n_train", "epochs", "batch_size", "grad_accum",
                "max_length", "eval_limit", "ppl_windows", "ppl_seqlen", "heads", "tasks")
 
-def cell_key(params: dict, regime: str, method: str, seed: int, cfg: dict) -> str:
-    "Content hash of one table cell (see above)."
+def cell_key(params: dict, base, regime: str, method: str, seed: int, cfg: dict) -> str:
+    "Content hash of one table cell (see above); `base` is the profile's unpruned model."
     import importlib.metadata as md, restorelcc
     from restorelcc.data import load_alpaca
     meth, sp, pat = REGIMES[regime]
-    base, _ = base_model(params)
     records = load_alpaca("train", n=max(params["n_probe"], params["n_train"])) if method != "pruned" else None
     return content_hash(pruned_key(params, base, meth, sp, pat, params["seeds"][0]), {k: params.get(k) for k in CELL_PARAMS},
                         regime, method, seed, sorted(cfg.items()), records, restorelcc.__version__, md.version("lm_eval"))
@@ -108,7 +107,8 @@ def table_cell(params: dict, regime: str = "unstructured 50% (Wanda)", method: s
     "Evaluate the profile's pruned `regime` model, restored by `method` with RestoreConfig overrides `cfg` ('pruned': not restored)."
     check(regime in REGIMES, f"unknown regime {regime!r}; choose from {', '.join(REGIMES)}")
     cache = params["model"] != "tiny" if cache is None else cache
-    f = cache_dir()/"cells"/f"{cell_key(params, regime, method, seed, cfg)}.json" if cache else None
+    base, _ = base_model(params)                   # hashed for the key, and the dense model of the restoration
+    f = cache_dir()/"cells"/f"{cell_key(params, base, regime, method, seed, cfg)}.json" if cache else None
     if f is not None and f.is_file():
         logger.info(f"{regime} | {method} {cfg or ''} | seed {seed}: from the cell cache ({f.stem})")
         return json.loads(f.read_text())
@@ -117,8 +117,7 @@ def table_cell(params: dict, regime: str = "unstructured 50% (Wanda)", method: s
     info = dict(trainable_params=0, train_seconds=0.0)
     if method != "pruned":
         from restorelcc.pipeline import restore
-        dm, _ = base_model(params)
-        r = restore(dm, pm, tok, restore_config(params, seed, method=method, **cfg)); del dm
+        r = restore(base, pm, tok, restore_config(params, seed, method=method, **cfg))
         pm = r["model"]; info = dict(trainable_params=r["trainable_params"], train_seconds=r["seconds"]["total"])
     row = dict(eval_row(pm, tok, params), **info)
     if f is not None: write_json(f, row)
