@@ -16,13 +16,14 @@ __all__ = ['PROFILES', 'VERDICTS', 'experiments_dir', 'list_experiments', 'run_e
 # %% ../nbs/12_reproduce.ipynb #ae70c9a8
 PROFILES = {
     "smoke": dict(profile="smoke", model="tiny", n_calib=4, calib_seqlen=64, n_probe=24, n_train=16, epochs=1,
-                  batch_size=4, max_length=256, eval_limit=4, ppl_windows=2, ppl_seqlen=64, seeds=[0], heads=0.25, tasks="arc_easy"),
-    "quick": dict(profile="quick", model="smollm2-135m", n_calib=32, calib_seqlen=512, n_probe=256, n_train=512,
-                  epochs=1, batch_size=8, max_length=256, eval_limit=200, ppl_windows=32, ppl_seqlen=512,
-                  seeds=[0, 1, 2], heads=0.25, tasks="paper"),
+                  batch_size=4, max_length=256, eval_limit=4, ppl_windows=2, ppl_seqlen=64, seeds=[0], side_seeds=[0],
+                  heads=0.25, tasks="arc_easy", second_model=None),
+    "quick": dict(profile="quick", model="smollm2-135m", n_calib=32, calib_seqlen=512, n_probe=256, n_train=64,
+                  epochs=1, batch_size=8, max_length=256, eval_limit=40, ppl_windows=32, ppl_seqlen=512,
+                  seeds=[0, 1, 2], side_seeds=[0], heads=0.25, tasks="paper", second_model="gemma3-270m"),
     "full": dict(profile="full", model="smollm2-135m", n_calib=128, calib_seqlen=512, n_probe=1000, n_train=2000,
                  epochs=3, batch_size=8, max_length=500, eval_limit=None, ppl_windows=None, ppl_seqlen=512,
-                 seeds=[0, 1, 2], heads=0.25, tasks="paper"),
+                 seeds=[0, 1, 2], side_seeds=[0, 1, 2], heads=0.25, tasks="paper", second_model="gemma3-270m"),
 }
 
 def experiments_dir(nbs=None) -> Path:
