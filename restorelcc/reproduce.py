@@ -10,8 +10,8 @@ from pathlib import Path
 from .core import RestoreLCCError, check, content_hash, file_hash, logger, write_json
 
 # %% auto #0
-__all__ = ['PROFILES', 'VERDICTS', 'experiments_dir', 'list_experiments', 'run_experiment', 'reproduce', 'save_results',
-           'render_results_md', 'update_readme', 'add_reproduce_command', 'run_reproduce']
+__all__ = ['PROFILES', 'VERDICTS', 'RESULTS_ORDER', 'experiments_dir', 'list_experiments', 'run_experiment', 'reproduce',
+           'save_results', 'render_results_md', 'update_readme', 'add_reproduce_command', 'run_reproduce']
 
 # %% ../nbs/12_reproduce.ipynb #ae70c9a8
 PROFILES = {
@@ -106,10 +106,14 @@ def _fmt(x):
     if isinstance(x, float): return f"{x:.4g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.2e}"
     return "" if x is None else str(x)
 
+RESULTS_ORDER = ("main_table", "finding1", "finding2", "finding3", "task_specific", "ablations", "heads_sweep",
+                 "attn_vs_ffn", "efficiency")   # the paper's order; other results follow by name
+
 def render_results_md(results_dir="results", figures_rel: str = "", max_rows: int = 40) -> str:
     "Markdown for every results/*.json: its tables (longer ones as a pointer to their CSV), verdicts and figures."
     out = []
-    for f in sorted(Path(results_dir).glob("*.json")):
+    rank = lambda f: (RESULTS_ORDER.index(f.stem) if f.stem in RESULTS_ORDER else len(RESULTS_ORDER), f.stem)
+    for f in sorted(Path(results_dir).glob("*.json"), key=rank):
         try: r = json.loads(f.read_text())
         except ValueError: r = None
         if not (isinstance(r, dict) and {"name", "tables"} <= r.keys()):      # not written by save_results

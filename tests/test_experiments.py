@@ -30,3 +30,15 @@ def test_experiment_smoke(name, tmp_path, monkeypatch):
         assert p.is_file() and p.stat().st_size > 0, f"{name}: figure {f} missing"
         assert p.parent.resolve() == (tmp_path/"figures").resolve() and p.name.startswith(name), f"{name}: figure {f} misplaced"
     assert (tmp_path/".."/tmp_path.name/"results"/".done"/f"{name}.json").is_file()   # the resumable-run marker
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_parameters_cell_declares_the_profile(name):
+    "papermill sees every profile key in the parameters cell (one assignment per line), so it injects no 'unknown' ones."
+    from papermill.inspection import _infer_parameters
+    from papermill.iorw import load_notebook_node
+    from restorelcc.reproduce import PROFILES
+    nb = load_notebook_node(str(NBS/f"{name}.ipynb"))
+    declared = {p.name for p in _infer_parameters(nb, name="python3", language="python")}
+    missing = set(PROFILES["smoke"]) | {"results_dir", "figures_dir"}
+    assert not (missing - declared), f"{name}: the parameters cell does not declare {sorted(missing - declared)}"
