@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_reproduce.ipynb #cb0a1fd9
 from __future__ import annotations
-import json, os, time
+import json, os, sys, time
 from pathlib import Path
 
 from .core import RestoreLCCError, check, content_hash, file_hash, logger, write_json
@@ -19,7 +19,7 @@ PROFILES = {
                   batch_size=4, max_length=256, eval_limit=4, ppl_windows=2, ppl_seqlen=64, seeds=[0], side_seeds=[0],
                   heads=0.25, tasks="arc_easy", second_model=None),
     "quick": dict(profile="quick", model="smollm2-135m", n_calib=32, calib_seqlen=512, n_probe=256, n_train=64,
-                  epochs=1, batch_size=8, max_length=256, eval_limit=40, ppl_windows=32, ppl_seqlen=512,
+                  epochs=1, batch_size=8, max_length=256, eval_limit=25, ppl_windows=16, ppl_seqlen=512,
                   seeds=[0, 1, 2], side_seeds=[0], heads=0.25, tasks="paper", second_model="gemma3-270m"),
     "full": dict(profile="full", model="smollm2-135m", n_calib=128, calib_seqlen=512, n_probe=1000, n_train=2000,
                  epochs=3, batch_size=8, max_length=500, eval_limit=None, ppl_windows=None, ppl_seqlen=512,
@@ -62,7 +62,8 @@ def run_experiment(name: str, profile: str = "smoke", nbs=None, results="results
     t0 = time.time()
     try:
         pm.execute_notebook(str(nb), str(runs/f"{name}.ipynb"), parameters=params, cwd=str(nb.parent),
-                            progress_bar=False, log_output=False, kernel_name="python3", language="python")
+                            progress_bar=False, log_output=False, stdout_file=sys.stdout, stderr_file=sys.stderr,
+                            kernel_name="python3", language="python")   # the notebook's prints and logs stream live
     except pm.PapermillExecutionError as e:
         raise RestoreLCCError(f"experiment {name} failed in cell {e.exec_count}: {e.ename}: {e.evalue}; "
                               f"the executed notebook is {runs/f'{name}.ipynb'}") from None
