@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_experiments.ipynb #34456667
 from __future__ import annotations
-import json, time
+import json, math, time
 from pathlib import Path
 
 import torch
@@ -15,7 +15,7 @@ from .pipeline import RestoreConfig
 
 # %% auto #0
 __all__ = ['PAPER', 'REGIMES', 'CELL_PARAMS', 'profile_params', 'base_model', 'pruned_key', 'pruned_model', 'eval_row',
-           'restore_config', 'cell_key', 'table_cell', 'task_pairs']
+           'restore_config', 'docs_of', 'acc_verdict', 'cell_key', 'table_cell', 'task_pairs']
 
 # %% ../nbs/13_experiments.ipynb #b8298a5b
 PAPER = {
@@ -79,6 +79,7 @@ def eval_row(model, tok, params: dict, tasks=None) -> dict:
         r = evaluate(model, tok, tasks, limit=params["eval_limit"])
         row.update({f"acc_{t}": v["acc"] for t, v in r["tasks"].items()})
         row["mean_acc"] = r["mean_acc"] if r["mean_acc"] is not None else sum(v["acc"] for v in r["tasks"].values())/len(r["tasks"])
+        row["docs"] = sum(v["docs"] for v in r["tasks"].values())
     row["eval_seconds"] = time.time() - t0
     return row
 
@@ -88,6 +89,17 @@ def restore_config(params: dict, seed: int = 0, **kw) -> RestoreConfig:
                 batch_size=params["batch_size"], grad_accum=params.get("grad_accum", 1),
                 max_length=params["max_length"], probe_max_length=params["max_length"], seed=seed)
     return RestoreConfig(**{**base, **kw}).check()
+
+# %% ../nbs/13_experiments.ipynb #4bc88a0d
+def docs_of(cell: dict, params: dict) -> int:
+    "Documents behind a cell's mean accuracy (cells cached before `eval_row` counted them: eval_limit × tasks)."
+    return cell.get("docs") or params["eval_limit"]*sum(k.startswith("acc_") for k in cell)
+
+def acc_verdict(ours: float, other: float, n_docs: int) -> str:
+    "reproduced/reversed when accuracy `ours` beats/trails `other` (each on `n_docs` documents) by > 2 SE of the difference."
+    p = (ours + other)/2
+    se = math.sqrt(max(2*p*(1 - p)/n_docs, 1e-12))
+    return "inconclusive" if abs(ours - other) <= 2*se else "reproduced" if ours > other else "reversed"
 
 # %% ../nbs/13_experiments.ipynb #bccee98c
 CELL_PARAMS = ("model", "n_calib", "calib_seqlen", "n_probe", "n_train", "epochs", "batch_size", "grad_accum",
