@@ -48,6 +48,7 @@ check-sync: $(STAMP)
 	$(BIN)/nbdev_export
 	@test -z "$$(git status --porcelain -- restorelcc)" || { echo "nbdev_export changed restorelcc/: notebooks and library disagree"; git status --short -- restorelcc; exit 1; }
 
+# clean first: nbdev_clean gives id-less cells their ids, and the export names each cell by its id
 export: $(STAMP)
-	$(BIN)/nbdev_export
 	$(BIN)/nbdev_clean
+	$(BIN)/nbdev_export

@@ -90,7 +90,7 @@ def restore_config(params: dict, seed: int = 0, **kw) -> RestoreConfig:
                 max_length=params["max_length"], probe_max_length=params["max_length"], seed=seed)
     return RestoreConfig(**{**base, **kw}).check()
 
-# %% ../nbs/13_experiments.ipynb #4bc88a0d
+# %% ../nbs/13_experiments.ipynb #5fbf975b
 def docs_of(cell: dict, params: dict) -> int:
     "Documents behind a cell's mean accuracy (cells cached before `eval_row` counted them: eval_limit × tasks)."
     return cell.get("docs") or params["eval_limit"]*sum(k.startswith("acc_") for k in cell)
