@@ -15,7 +15,7 @@ from .pipeline import RestoreConfig
 
 # %% auto #0
 __all__ = ['PAPER', 'REGIMES', 'CELL_PARAMS', 'profile_params', 'base_model', 'pruned_key', 'pruned_model', 'eval_row',
-           'restore_config', 'docs_of', 'acc_verdict', 'cell_key', 'table_cell', 'task_pairs']
+           'restore_config', 'docs_of', 'acc_verdict', 'cell_key', 'cells_dir', 'table_cell', 'task_pairs']
 
 # %% ../nbs/13_experiments.ipynb #b8298a5b
 PAPER = {
@@ -108,11 +108,19 @@ CELL_PARAMS = ("model", "n_calib", "calib_seqlen", "n_probe", "n_train", "epochs
 def cell_key(params: dict, base, regime: str, method: str, seed: int, cfg: dict) -> str:
     "Content hash of one table cell (see above); `base` is the profile's unpruned model."
     import importlib.metadata as md, restorelcc
+    from dataclasses import asdict
     from restorelcc.data import load_alpaca
     meth, sp, pat = REGIMES[regime]
-    records = load_alpaca("train", n=max(params["n_probe"], params["n_train"])) if method != "pruned" else None
+    if method == "pruned": restoration = None
+    else:                          # the effective configuration: notebooks asking for the same restoration share the cell
+        restoration = asdict(restore_config(params, seed, method=method, **cfg)); restoration.pop("cache")
+        restoration["records"] = load_alpaca("train", n=max(restoration["n_probe"], restoration["n_train"]))
     return content_hash(pruned_key(params, base, meth, sp, pat, params["seeds"][0]), {k: params.get(k) for k in CELL_PARAMS},
-                        regime, method, seed, sorted(cfg.items()), records, restorelcc.__version__, md.version("lm_eval"))
+                        regime, restoration, restorelcc.__version__, md.version("lm_eval"))
+
+def cells_dir(params: dict) -> Path:
+    "Where finished cells go: `<results_dir>/cells` (committed beside the tables, so a run resumes on any machine), else the cache."
+    return Path(params["results_dir"])/"cells" if params.get("results_dir") else cache_dir()/"cells"
 
 def table_cell(params: dict, regime: str = "unstructured 50% (Wanda)", method: str = "restorelcc", seed: int = 0,
                cache: bool | None = None, **cfg) -> dict:
@@ -120,7 +128,7 @@ def table_cell(params: dict, regime: str = "unstructured 50% (Wanda)", method: s
     check(regime in REGIMES, f"unknown regime {regime!r}; choose from {', '.join(REGIMES)}")
     cache = params["model"] != "tiny" if cache is None else cache
     base, _ = base_model(params)                   # hashed for the key, and the dense model of the restoration
-    f = cache_dir()/"cells"/f"{cell_key(params, base, regime, method, seed, cfg)}.json" if cache else None
+    f = cells_dir(params)/f"{cell_key(params, base, regime, method, seed, cfg)}.json" if cache else None
     if f is not None and f.is_file():
         logger.info(f"{regime} | {method} {cfg or ''} | seed {seed}: from the cell cache ({f.stem})")
         return json.loads(f.read_text())
