@@ -14,7 +14,7 @@ from .activations import weights_hash
 from .pipeline import RestoreConfig
 
 # %% auto #0
-__all__ = ['PAPER', 'REGIMES', 'CELL_PARAMS', 'profile_params', 'base_model', 'pruned_key', 'pruned_model', 'eval_row',
+__all__ = ['PAPER', 'REGIMES', 'DENSE', 'CELL_PARAMS', 'profile_params', 'base_model', 'pruned_key', 'pruned_model', 'eval_row',
            'restore_config', 'docs_of', 'acc_verdict', 'cell_key', 'cells_dir', 'table_cell', 'task_pairs']
 
 # %% ../nbs/13_experiments.ipynb #b8298a5b
@@ -32,6 +32,7 @@ PAPER = {
 }
 REGIMES = {"unstructured 50% (Wanda)": ("wanda", 0.5, None), "semi-structured 2:4 (SparseGPT)": ("sparsegpt", None, "2:4"),
            "structured 20%": ("structured", 0.2, None)}
+DENSE = "dense (not pruned)"   # the reference row: `table_cell(params, DENSE, "pruned")` evaluates the unpruned model
 
 # %% ../nbs/13_experiments.ipynb #53540df2
 def profile_params(ns: dict) -> dict:
@@ -110,12 +111,13 @@ def cell_key(params: dict, base, regime: str, method: str, seed: int, cfg: dict)
     import importlib.metadata as md, restorelcc
     from dataclasses import asdict
     from restorelcc.data import load_alpaca
-    meth, sp, pat = REGIMES[regime]
+    meth, sp, pat = REGIMES.get(regime, (None, None, None))
     if method == "pruned": restoration = None
     else:                          # the effective configuration: notebooks asking for the same restoration share the cell
         restoration = asdict(restore_config(params, seed, method=method, **cfg)); restoration.pop("cache")
         restoration["records"] = load_alpaca("train", n=max(restoration["n_probe"], restoration["n_train"]))
-    return content_hash(pruned_key(params, base, meth, sp, pat, params["seeds"][0]), {k: params.get(k) for k in CELL_PARAMS},
+    return content_hash(pruned_key(params, base, meth, sp, pat, params["seeds"][0]) if meth else weights_hash(base),
+                        {k: params.get(k) for k in CELL_PARAMS},
                         regime, restoration, restorelcc.__version__, md.version("lm_eval"))
 
 def cells_dir(params: dict) -> Path:
@@ -125,15 +127,16 @@ def cells_dir(params: dict) -> Path:
 def table_cell(params: dict, regime: str = "unstructured 50% (Wanda)", method: str = "restorelcc", seed: int = 0,
                cache: bool | None = None, **cfg) -> dict:
     "Evaluate the profile's pruned `regime` model, restored by `method` with RestoreConfig overrides `cfg` ('pruned': not restored)."
-    check(regime in REGIMES, f"unknown regime {regime!r}; choose from {', '.join(REGIMES)}")
+    check(regime in REGIMES or regime == DENSE, f"unknown regime {regime!r}; choose from {', '.join(REGIMES)} or {DENSE!r}")
+    check(regime != DENSE or method == "pruned", f"the {DENSE!r} reference is evaluated as it is: use method 'pruned', not {method!r}")
     cache = params["model"] != "tiny" if cache is None else cache
     base, _ = base_model(params)                   # hashed for the key, and the dense model of the restoration
     f = cells_dir(params)/f"{cell_key(params, base, regime, method, seed, cfg)}.json" if cache else None
     if f is not None and f.is_file():
         logger.info(f"{regime} | {method} {cfg or ''} | seed {seed}: from the cell cache ({f.stem})")
         return json.loads(f.read_text())
-    meth, sp, pat = REGIMES[regime]
-    pm, tok = pruned_model(params, meth, sp, pat, seed=params["seeds"][0])
+    if regime == DENSE: pm, tok = base_model(params)
+    else: pm, tok = pruned_model(params, *REGIMES[regime], seed=params["seeds"][0])
     info = dict(trainable_params=0, train_seconds=0.0)
     if method != "pruned":
         from restorelcc.pipeline import restore
