@@ -40,7 +40,7 @@ def profile_params(ns: dict) -> dict:
     from restorelcc.reproduce import PROFILES
     missing = [k for k in PROFILES["smoke"] if k not in ns]
     check(not missing, f"the notebook's parameters cell lacks {missing}; define every key of restorelcc.reproduce.PROFILES")
-    return {k: ns[k] for k in PROFILES["smoke"]}
+    return {k: ns[k] for k in [*PROFILES["smoke"], "results_dir"] if k in ns}   # results_dir: where `table_cell` keeps cells
 
 # %% ../nbs/13_experiments.ipynb #73cc28a2
 def base_model(params: dict):

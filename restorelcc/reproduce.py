@@ -100,7 +100,7 @@ def save_results(name: str, results_dir, params: dict, tables: dict, verdicts: l
         f = results_dir/(f"{name}.csv" if i == 0 else f"{name}_{i}.csv")
         with open(f, "w", newline="") as fh:
             w = csv.writer(fh); w.writerow(t["columns"]); w.writerows(t["rows"])
-    return write_json(results_dir/f"{name}.json", dict(name=name, params=params, tables=tables,
+    return write_json(results_dir/f"{name}.json", dict(name=name, params={k: v for k, v in params.items() if k != "results_dir"}, tables=tables,
                                                       verdicts=verdicts or [], figures=[str(x) for x in figures or []], notes=notes))
 
 def _fmt(x):
