@@ -208,7 +208,7 @@ def efficiency(model, tokenizer=None, batch_size: int = 8, seqlen: int = 256, wa
     model.train(was_training)
     sec = statistics.median(times)
     return dict(params_total=c["total"], params_nonzero=c["nonzero"], sparsity=1 - c["nonzero"]/c["total"],
-                linear_sparsity=c["linear_sparsity"], batch_size=batch_size, seqlen=seqlen, seconds_per_forward=sec,
+                linear_total=c["linear_total"], linear_sparsity=c["linear_sparsity"], batch_size=batch_size, seqlen=seqlen, seconds_per_forward=sec,
                 tokens_per_s=batch_size*seqlen/sec, threads=torch.get_num_threads(), device=str(dev),
                 dtype=str(next(model.parameters()).dtype))
 
