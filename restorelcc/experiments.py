@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_experiments.ipynb #34456667
 from __future__ import annotations
-import json, math, time
+import json, math, statistics, time
 from pathlib import Path
 
 import torch
@@ -15,7 +15,8 @@ from .pipeline import RestoreConfig
 
 # %% auto #0
 __all__ = ['PAPER', 'REGIMES', 'DENSE', 'CELL_PARAMS', 'profile_params', 'base_model', 'pruned_key', 'pruned_model', 'eval_row',
-           'restore_config', 'docs_of', 'acc_verdict', 'cell_key', 'cells_dir', 'table_cell', 'task_pairs']
+           'restore_config', 'docs_of', 'acc_verdict', 'ppl_verdict', 'cell_key', 'cells_dir', 'table_cell',
+           'task_pairs']
 
 # %% ../nbs/13_experiments.ipynb #b8298a5b
 PAPER = {
@@ -101,6 +102,13 @@ def acc_verdict(ours: float, other: float, n_docs: int) -> str:
     p = (ours + other)/2
     se = math.sqrt(max(2*p*(1 - p)/n_docs, 1e-12))
     return "inconclusive" if abs(ours - other) <= 2*se else "reproduced" if ours > other else "reversed"
+
+def ppl_verdict(ours: list, other: list) -> str:
+    "reproduced/reversed when perplexity `ours` is below/above `other` by > 2 SE of the difference of the seed means."
+    if len(ours) < 2 or len(other) < 2: return "inconclusive"   # one seed says nothing about the seed-to-seed spread
+    se = math.sqrt(statistics.variance(ours)/len(ours) + statistics.variance(other)/len(other))
+    d = statistics.mean(ours) - statistics.mean(other)
+    return "inconclusive" if abs(d) <= 2*se else "reproduced" if d < 0 else "reversed"
 
 # %% ../nbs/13_experiments.ipynb #bccee98c
 CELL_PARAMS = ("model", "n_calib", "calib_seqlen", "n_probe", "n_train", "epochs", "batch_size", "grad_accum",
