@@ -97,18 +97,20 @@ def docs_of(cell: dict, params: dict) -> int:
     "Documents behind a cell's mean accuracy (cells cached before `eval_row` counted them: eval_limit × tasks)."
     return cell.get("docs") or params["eval_limit"]*sum(k.startswith("acc_") for k in cell)
 
+def _two_se(gain: float, se: float) -> str:
+    "The verdict rule both measures share: a `gain` for RestoreLCC beyond 2 standard errors, a loss beyond them, or noise."
+    return "inconclusive" if abs(gain) <= 2*se else "reproduced" if gain > 0 else "reversed"
+
 def acc_verdict(ours: float, other: float, n_docs: int) -> str:
     "reproduced/reversed when accuracy `ours` beats/trails `other` (each on `n_docs` documents) by > 2 SE of the difference."
     p = (ours + other)/2
-    se = math.sqrt(max(2*p*(1 - p)/n_docs, 1e-12))
-    return "inconclusive" if abs(ours - other) <= 2*se else "reproduced" if ours > other else "reversed"
+    return _two_se(ours - other, math.sqrt(max(2*p*(1 - p)/n_docs, 1e-12)))
 
 def ppl_verdict(ours: list, other: list) -> str:
     "reproduced/reversed when perplexity `ours` is below/above `other` by > 2 SE of the difference of the seed means."
     if len(ours) < 2 or len(other) < 2: return "inconclusive"   # one seed says nothing about the seed-to-seed spread
     se = math.sqrt(statistics.variance(ours)/len(ours) + statistics.variance(other)/len(other))
-    d = statistics.mean(ours) - statistics.mean(other)
-    return "inconclusive" if abs(d) <= 2*se else "reproduced" if d < 0 else "reversed"
+    return _two_se(statistics.mean(other) - statistics.mean(ours), se)   # lower perplexity is the gain
 
 # %% ../nbs/13_experiments.ipynb #bccee98c
 CELL_PARAMS = ("model", "n_calib", "calib_seqlen", "n_probe", "n_train", "epochs", "batch_size", "grad_accum",
