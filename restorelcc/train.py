@@ -9,13 +9,15 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 from .core import RestoreLCCError, check, logger, set_seed, write_json
 from .data import bos_ids
+from .models import onednn_linears
 
 # %% auto #0
-__all__ = ['CompletionDataset', 'completion_dataset', 'completion_loss', 'n_targets', 'train', 'save_loss_curve']
+__all__ = ['CompletionDataset', 'completion_dataset', 'StepBatchSampler', 'padding_ratio', 'completion_loss', 'n_targets',
+           'completion_forward', 'train', 'save_loss_curve']
 
 # %% ../nbs/07_train.ipynb #bb909e57
 class CompletionDataset(Dataset):
@@ -57,6 +59,27 @@ def completion_dataset(tokenizer, pairs, max_length: int = 500) -> CompletionDat
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     return CompletionDataset(examples, pad_id=pad, n_dropped=dropped, max_length=max_length)
 
+# %% ../nbs/07_train.ipynb #7744c1c8
+class StepBatchSampler(Sampler):
+    "Micro-batches of `batch_size` indices; `step_size` random examples per optimizer step, sorted by length within the step."
+    def __init__(self, lengths, batch_size: int, step_size: int, generator: torch.Generator, group_by_length: bool = True):
+        check(batch_size > 0 and step_size % batch_size == 0, f"step_size {step_size} must be a multiple of batch_size {batch_size}")
+        self.lengths, self.batch_size, self.step_size = list(lengths), batch_size, step_size
+        self.generator, self.group_by_length, self.drop_last = generator, group_by_length, False
+
+    def __iter__(self):
+        perm = torch.randperm(len(self.lengths), generator=self.generator).tolist()
+        for s in range(0, len(perm), self.step_size):
+            step = perm[s:s + self.step_size]
+            if self.group_by_length: step = sorted(step, key=lambda i: -self.lengths[i])
+            for j in range(0, len(step), self.batch_size): yield step[j:j + self.batch_size]
+
+    def __len__(self) -> int: return math.ceil(len(self.lengths)/self.batch_size)
+
+def padding_ratio(lengths, batches) -> float:
+    "Padded tokens / real tokens when the examples of `lengths` are right-padded in `batches` (lists of indices)."
+    return sum(max(lengths[i] for i in b)*len(b) for b in batches)/sum(lengths[i] for b in batches for i in b)
+
 # %% ../nbs/07_train.ipynb #41f41f0b
 def completion_loss(logits: torch.Tensor, labels: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
     "Next-token cross-entropy over the positions whose label is not -100 (their mean, or their sum)."
@@ -66,6 +89,21 @@ def completion_loss(logits: torch.Tensor, labels: torch.Tensor, reduction: str =
 def n_targets(labels: torch.Tensor) -> int:
     "Number of predicted (labelled) positions in a batch."
     return int((labels[:, 1:] != -100).sum())
+
+# %% ../nbs/07_train.ipynb #21ff3031
+def completion_forward(model, batch: dict, head_at_labels: bool = True):
+    "(sum of the response tokens' next-token NLL in fp32, model output) for one micro-batch."
+    labels = batch["labels"]
+    head = model.get_output_embeddings() if head_at_labels else None
+    if not isinstance(head, torch.nn.Module):
+        out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+        return completion_loss(out.logits, labels, "sum"), out
+    keep = labels[:, 1:] != -100
+    at = F.pad(keep, (0, 1))          # position t predicts token t+1; the last position predicts nothing we score
+    h = head.register_forward_pre_hook(lambda mod, args: (args[0][at][None], *args[1:]))
+    try: out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+    finally: h.remove()
+    return F.cross_entropy(out.logits[0].float(), labels[:, 1:][keep], reduction="sum"), out
 
 # %% ../nbs/07_train.ipynb #52f5ea48
 def _trainable(model, params) -> list[torch.nn.Parameter]:
@@ -85,7 +123,8 @@ def _steps(loader, grad_accum: int):
 
 def train(model, dataset: CompletionDataset, params=None, epochs: int = 3, batch_size: int = 8, lr: float = 1e-3,
           grad_accum: int = 1, weight_decay: float = 0.0, warmup: int = 0, seed: int = 0, log_every: int = 10,
-          max_steps: int | None = None, extra_loss=None, accelerator=None) -> dict:
+          max_steps: int | None = None, extra_loss=None, accelerator=None, group_by_length: bool = True,
+          head_at_labels: bool = True, onednn: bool | None = None) -> dict:
     "Train `params` (default: `model`'s parameters that require grad) on the completion-only loss; returns the loss log."
     from accelerate import Accelerator
     from transformers import get_linear_schedule_with_warmup
@@ -103,40 +142,47 @@ def train(model, dataset: CompletionDataset, params=None, epochs: int = 3, batch
     for p in params:
         if p.device != acc.device: p.data = p.data.to(acc.device)
     collate = getattr(dataset, "collate", None) or CompletionDataset([], 0).collate
-    loader = acc.prepare_data_loader(DataLoader(dataset, batch_size=batch_size, shuffle=True, collate_fn=collate,
-                                                generator=torch.Generator().manual_seed(seed)))
+    lengths = [len(dataset[i]["input_ids"]) for i in range(len(dataset))]
+    sampler = StepBatchSampler(lengths, batch_size, batch_size*grad_accum*acc.num_processes,
+                               torch.Generator().manual_seed(seed), group_by_length)
+    loader = acc.prepare_data_loader(DataLoader(dataset, batch_sampler=sampler, collate_fn=collate))
     per_epoch = math.ceil(len(loader)/grad_accum)
     total = max_steps or per_epoch*epochs
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     sched = get_linear_schedule_with_warmup(opt, warmup, total)
     was_training = model.training; model.train()
-    log = dict(losses=[], lrs=[], steps=0, micro_batches=0, tokens=0, seconds=0.0, n_params=sum(p.numel() for p in params),
-               effective_batch=batch_size*grad_accum*acc.num_processes, total_steps=total, processes=acc.num_processes)
+    log = dict(losses=[], lrs=[], step_seconds=[], steps=0, micro_batches=0, tokens=0, real_tokens=0, padded_tokens=0,
+               seconds=0.0, n_params=sum(p.numel() for p in params), effective_batch=batch_size*grad_accum*acc.num_processes,
+               total_steps=total, processes=acc.num_processes, group_by_length=group_by_length, head_at_labels=head_at_labels)
     bar = tqdm(total=total, desc="train", disable=not acc.is_local_main_process)
     t0 = time.time()
     try:
-        while log["steps"] < total:
-            for group in _steps(loader, grad_accum):
-                n_tok = acc.reduce(torch.tensor(float(sum(n_targets(b["labels"]) for b in group)), device=acc.device),
-                                   reduction="sum").item() if acc.num_processes > 1 else sum(n_targets(b["labels"]) for b in group)
-                step_loss = torch.zeros((), device=acc.device)
-                for batch in group:
-                    out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
-                    loss = completion_loss(out.logits, batch["labels"], "sum")/max(n_tok, 1)
-                    if extra_loss is not None: loss = loss + extra_loss(model, batch, out)/(len(group)*acc.num_processes)
-                    acc.backward(loss)
-                    step_loss += loss.detach(); log["micro_batches"] += 1; log["tokens"] += n_targets(batch["labels"])
-                if acc.num_processes > 1:
-                    for p in params:
-                        if p.grad is not None: p.grad = acc.reduce(p.grad, reduction="sum")
-                    step_loss = acc.reduce(step_loss, reduction="sum")
-                log["lrs"].append(sched.get_last_lr()[0])
-                opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
-                log["losses"].append(step_loss.item()); log["steps"] += 1
-                bar.update(1); bar.set_postfix(loss=f"{log['losses'][-1]:.4f}")
-                if log["steps"] % log_every == 0 or log["steps"] == total:
-                    logger.info(f"step {log['steps']}/{total} loss {log['losses'][-1]:.4f} lr {log['lrs'][-1]:.2e}")
-                if log["steps"] >= total: break
+        with onednn_linears(model, enabled=onednn) as log["onednn"]:
+            while log["steps"] < total:
+                for group in _steps(loader, grad_accum):
+                    ts = time.perf_counter()
+                    n_tok = acc.reduce(torch.tensor(float(sum(n_targets(b["labels"]) for b in group)), device=acc.device),
+                                       reduction="sum").item() if acc.num_processes > 1 else sum(n_targets(b["labels"]) for b in group)
+                    step_loss = torch.zeros((), device=acc.device)
+                    for batch in group:
+                        nll, out = completion_forward(model, batch, head_at_labels)
+                        loss = nll/max(n_tok, 1)
+                        if extra_loss is not None: loss = loss + extra_loss(model, batch, out)/(len(group)*acc.num_processes)
+                        acc.backward(loss)
+                        step_loss += loss.detach(); log["micro_batches"] += 1; log["tokens"] += n_targets(batch["labels"])
+                        log["real_tokens"] += int(batch["attention_mask"].sum()); log["padded_tokens"] += batch["input_ids"].numel()
+                    if acc.num_processes > 1:
+                        for p in params:
+                            if p.grad is not None: p.grad = acc.reduce(p.grad, reduction="sum")
+                        step_loss = acc.reduce(step_loss, reduction="sum")
+                    log["lrs"].append(sched.get_last_lr()[0])
+                    opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
+                    log["losses"].append(step_loss.item()); log["steps"] += 1
+                    log["step_seconds"].append(time.perf_counter() - ts)
+                    bar.update(1); bar.set_postfix(loss=f"{log['losses'][-1]:.4f}")
+                    if log["steps"] % log_every == 0 or log["steps"] == total:
+                        logger.info(f"step {log['steps']}/{total} loss {log['losses'][-1]:.4f} lr {log['lrs'][-1]:.2e}")
+                    if log["steps"] >= total: break
     finally:
         bar.close(); model.train(was_training)
         log["seconds"] = time.time() - t0

@@ -1,0 +1,173 @@
+"""Restoration-training throughput: today's loop, each speed change alone, and all of them together, side by side.
+
+One process, the same Alpaca examples and the same optimizer steps for every variant (each variant trains a fresh
+compensation of the same heads from the same seed with `restorelcc.train.train`). For each variant: seconds per
+optimizer step, real (unpadded) and padded tokens/s, the share of this machine's fp32 matmul ceiling (measured in
+the same process) that the useful FLOPs reach, peak RSS, and the first step losses next to today's loop.
+
+    python benchmarks/train_throughput.py [--model smollm2-135m] [--n 128] [--steps 10] [--compile] [--bf16]
+                                          [--out benchmarks/results/train_throughput.json]
+
+Useful FLOPs per step: the forward pass over the real tokens (decoder linears 2·P per token, attention
+2·H·d·T(T+1) per layer per example, the lm_head 2·V·d per labelled token), plus the activation backward from the
+first compensated layer up (the same linears and lm_head again, attention twice); frozen weights need no weight
+gradient. The ceiling is the faster of PyTorch's default fp32 matmul (MKL) and oneDNN's, at 2048³. Run it with
+nothing else on the machine: a contended timing is not a measurement.
+"""
+import argparse, json, platform, re, statistics, sys, time
+from pathlib import Path
+
+import torch
+from torch import nn
+from restorelcc.core import setup_logging, write_json
+from restorelcc.data import load_alpaca, alpaca_pair
+from restorelcc.models import load_model, HeadGeometry, decoder_layers, onednn_faster, onednn_linears
+from restorelcc.compensation import Compensation, attach
+from restorelcc.train import completion_dataset, train, padding_ratio, StepBatchSampler
+
+TODAY = dict(batch_size=2, grad_accum=4, group_by_length=False, head_at_labels=False, onednn=False)
+VARIANTS = [  # (name, train() settings): today's loop, each change alone, then together
+    ("today's loop (2 x 4, random pairs, full logits, MKL)", {}),
+    ("length-grouped micro-batches", dict(group_by_length=True)),
+    ("lm_head only at labelled positions", dict(head_at_labels=True)),
+    ("oneDNN frozen linears", dict(onednn=True)),
+    ("micro-batch 1 x 8 (no padding)", dict(batch_size=1, grad_accum=8)),
+    ("all, at 2 x 4 (grouped)", dict(group_by_length=True, head_at_labels=True, onednn=True)),
+    ("all, at 1 x 8: the default", dict(batch_size=1, grad_accum=8, group_by_length=True, head_at_labels=True, onednn=True)),
+]
+
+
+def matmul_gflops(kind: str, n: int = 2048, reps: int = 10) -> float:
+    "GFLOP/s of an n×n×n matmul: 'mkl' (PyTorch's default fp32), 'onednn' (fp32) or 'bf16'."
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    if kind == "onednn":
+        p = torch.ops.mkldnn._reorder_linear_weight(b, None)
+        f = lambda: torch.ops.mkldnn._linear_pointwise(a, p, None, "none", [None], "")
+    elif kind == "bf16":
+        a, b = a.bfloat16(), b.bfloat16(); f = lambda: a @ b
+    else: f = lambda: a @ b
+    for _ in range(2): f()
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
+    return 2*n**3/statistics.median(ts)/1e9
+
+
+def useful_flops(model, ds, step_indices, first_layer: int) -> tuple[float, int]:
+    "(useful FLOPs, real tokens) of the steps' examples: forward + activation backward from `first_layer` up."
+    g = HeadGeometry.from_model(model)
+    lin = sum(m.in_features*m.out_features for m in decoder_layers(model).modules() if isinstance(m, nn.Linear))
+    head = model.get_output_embeddings().weight.numel()
+    above = (g.n_layers - first_layer)/g.n_layers
+    flops, real = 0.0, 0
+    for i in step_indices:
+        e = ds[i]; T = len(e["input_ids"]); N = int((e["labels"][1:] != -100).sum())
+        attn = 2*g.n_heads*g.head_dim*T*(T + 1)                        # QKᵀ and AV, causal, one layer
+        fwd = 2*lin*T + g.n_layers*attn + 2*head*N
+        bwd = above*(2*lin*T + 2*g.n_layers*attn) + 2*head*N
+        flops += fwd + bwd; real += T
+    return flops, real
+
+
+def peak_rss_reset():
+    try: Path("/proc/self/clear_refs").write_text("5")
+    except OSError: pass
+
+
+def peak_rss_mb() -> float | None:
+    m = re.search(r"VmHWM:\s+(\d+) kB", Path("/proc/self/status").read_text()) if Path("/proc/self/status").exists() else None
+    return int(m.group(1))/1024 if m else None
+
+
+def cpu_name() -> str:
+    try: return next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+    except (OSError, StopIteration): return platform.processor()
+
+
+def run_variant(model, ds, heads, V, settings: dict, steps: int, compile_model: bool = False) -> dict:
+    c = Compensation(heads, V, seed=0)
+    kw = {**TODAY, **settings}
+    peak_rss_reset()
+    t0 = time.time()
+    fm = torch.compile(model, dynamic=True) if compile_model else model
+    with attach(model, c):
+        log = train(fm, ds, params=c.parameters(), lr=1e-3, max_steps=steps, seed=0, log_every=10**9, **kw)
+    wall = time.time() - t0
+    timed = log["step_seconds"][1:] if steps > 1 else log["step_seconds"]    # the first step warms caches (and compiles)
+    return dict(settings=kw, seconds_per_step=statistics.mean(timed), first_step_seconds=log["step_seconds"][0],
+                wall_seconds=wall, losses=log["losses"], real_tokens=log["real_tokens"], padded_tokens=log["padded_tokens"],
+                onednn=log["onednn"], peak_rss_mb=peak_rss_mb())
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="smollm2-135m")
+    ap.add_argument("--n", type=int, default=128, help="Alpaca training examples (train split, first n)")
+    ap.add_argument("--steps", type=int, default=10, help="optimizer steps of 8 examples per variant")
+    ap.add_argument("--heads", type=float, default=0.25, help="fraction of heads compensated (seeded random choice)")
+    ap.add_argument("--max-length", type=int, default=500)
+    ap.add_argument("--compile", action="store_true", help="also time torch.compile of the frozen model (minutes to compile)")
+    ap.add_argument("--bf16", action="store_true", help="also time the default path with the frozen model in bf16")
+    ap.add_argument("--out", default="benchmarks/results/train_throughput.json")
+    a = ap.parse_args(argv)
+    setup_logging()
+    model, tok = load_model(a.model); model.requires_grad_(False)
+    g = HeadGeometry.from_model(model)
+    n_heads = max(1, round(a.heads*g.n_total))
+    heads = sorted(g.head_of(i) for i in torch.randperm(g.n_total, generator=torch.Generator().manual_seed(0))[:n_heads].tolist())
+    V = torch.linalg.qr(torch.randn(n_heads, g.head_dim, g.head_dim, generator=torch.Generator().manual_seed(0)))[0]
+    ds = completion_dataset(tok, [alpaca_pair(r) for r in load_alpaca("train", n=a.n)], a.max_length)
+    lengths = [len(e["input_ids"]) for e in ds.examples]
+    order = [i for b in StepBatchSampler(lengths, 8, 8, torch.Generator().manual_seed(0), False) for i in b][: 8*a.steps]
+    flops, real = useful_flops(model, ds, order[8:], min(l for l, _ in heads))   # the timed steps (the first is warm-up)
+    ceiling = dict(mkl_fp32=matmul_gflops("mkl"), onednn_fp32=matmul_gflops("onednn"), bf16=matmul_gflops("bf16"))
+    ceiling["fp32"] = max(ceiling["mkl_fp32"], ceiling["onednn_fp32"])
+    print(f"{cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__} ({torch.backends.cpu.get_cpu_capability()}): "
+          f"fp32 matmul {ceiling['mkl_fp32']:.0f} GFLOP/s (MKL), {ceiling['onednn_fp32']:.0f} (oneDNN); bf16 {ceiling['bf16']:.0f}", flush=True)
+    variants = list(VARIANTS)
+    if a.compile: variants.append(("all + torch.compile (dynamic shapes)", dict(VARIANTS[-1][1], compile=True)))
+    rows = []
+    for name, settings in variants:
+        s = dict(settings); comp = s.pop("compile", False)
+        print(f"-- {name}", flush=True)
+        r = run_variant(model, ds, heads, V, s, a.steps, comp)
+        r.update(name=name, compile=comp)
+        r["real_tokens_per_s"] = real/(r["seconds_per_step"]*(a.steps - 1))
+        r["padded_tokens_per_s"] = r["padded_tokens"]/a.steps/r["seconds_per_step"]     # mean padded tokens per step
+        r["pct_fp32_ceiling"] = 100*flops/(r["seconds_per_step"]*(a.steps - 1))/1e9/ceiling["fp32"]
+        rows.append(r)
+    if a.bf16:
+        print("-- all, bf16 frozen model", flush=True)
+        mb = model.to(torch.bfloat16)
+        r = run_variant(mb, ds, heads, V, VARIANTS[-1][1], a.steps)
+        r.update(name="all, bf16 frozen model (trained parameters fp32)", compile=False, dtype="bfloat16")
+        r["real_tokens_per_s"] = real/(r["seconds_per_step"]*(a.steps - 1))
+        r["padded_tokens_per_s"] = r["padded_tokens"]/a.steps/r["seconds_per_step"]
+        r["pct_fp32_ceiling"] = 100*flops/(r["seconds_per_step"]*(a.steps - 1))/1e9/ceiling["fp32"]
+        rows.append(r)                  # last: the model stays bf16
+    base = rows[0]
+    for r in rows:
+        r["speedup"] = r["real_tokens_per_s"]/base["real_tokens_per_s"]
+        r["max_loss_diff"] = max(abs(x - y) for x, y in zip(r["losses"], base["losses"]))
+        r["first_loss_diff"] = abs(r["losses"][0] - base["losses"][0])
+    print(f"\n{a.model}, {n_heads} of {g.n_total} heads, {a.n} Alpaca examples (max length {a.max_length}); {a.steps} steps "
+          f"of 8 examples per variant (first one untimed); useful {flops/real/1e9:.3f} GFLOP per real token")
+    print(f"{'variant':<52}{'s/step':>8}{'real tok/s':>11}{'pad tok/s':>10}{'% ceil':>8}{'speed-up':>9}{'RSS MB':>8}{'max |Δloss|':>12}")
+    for r in rows:
+        print(f"{r['name']:<52}{r['seconds_per_step']:>8.2f}{r['real_tokens_per_s']:>11.0f}{r['padded_tokens_per_s']:>10.0f}"
+              f"{r['pct_fp32_ceiling']:>7.1f}%{r['speedup']:>8.2f}x{r['peak_rss_mb'] or 0:>8.0f}{r['max_loss_diff']:>12.1e}")
+    print("\nfirst step losses:")
+    for r in rows: print(f"{r['name']:<52}" + " ".join(f"{x:.5f}" for x in r["losses"][:10]))
+    res = dict(model=a.model, n_examples=a.n, max_length=a.max_length, steps=a.steps, heads=n_heads, n_heads_total=g.n_total,
+               first_layer=min(l for l, _ in heads), padding_ratio_random_pairs=padding_ratio(lengths, [order[i:i+2] for i in range(0, len(order), 2)]),
+               useful_gflop_per_real_token=flops/real/1e9, ceiling_gflops=ceiling, onednn_faster=onednn_faster(),
+               machine=dict(cpu=cpu_name(), threads=torch.get_num_threads(), torch=torch.__version__,
+                            capability=torch.backends.cpu.get_cpu_capability()),
+               command=" ".join(["python"] + sys.argv), date=time.strftime("%Y-%m-%d %H:%M"), rows=rows)
+    write_json(a.out, res)
+    print(f"wrote {a.out}")
+    return res
+
+
+if __name__ == "__main__":
+    main()
