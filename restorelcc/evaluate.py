@@ -19,16 +19,18 @@ __all__ = ['LM_EVAL_YAML', 'TASK_OVERRIDES', 'perplexity', 'model_perplexity', '
 
 # %% ../nbs/09_evaluate.ipynb #7f3e5700
 @torch.no_grad()
-def perplexity(model, windows: torch.Tensor, batch_size: int = 4, desc: str = "perplexity") -> float:
+def perplexity(model, windows: torch.Tensor, batch_size: int = 4, desc: str = "perplexity", onednn: bool | None = None) -> float:
     "exp(mean NLL) of `model` over the token windows (n × seqlen), every next-token prediction counted once."
+    from restorelcc.models import onednn_linears
     check(windows.ndim == 2 and windows.shape[1] > 1, "windows must be an (n, seqlen > 1) LongTensor")
     dev = next(model.parameters()).device
     nll, count = 0.0, 0
-    for i in tqdm(range(0, len(windows), batch_size), desc=desc, leave=False):
-        x = windows[i:i+batch_size].to(dev)
-        logits = model(input_ids=x).logits[:, :-1].float()
-        nll += torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1), reduction="sum").item()
-        count += x[:, 1:].numel()
+    with onednn_linears(model, enabled=onednn):
+        for i in tqdm(range(0, len(windows), batch_size), desc=desc, leave=False):
+            x = windows[i:i+batch_size].to(dev)
+            logits = model(input_ids=x).logits[:, :-1].float()
+            nll += torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1), reduction="sum").item()
+            count += x[:, 1:].numel()
     return math.exp(nll/count)
 
 def model_perplexity(model, tokenizer, seqlen: int = 512, n_windows: int | None = 64, source: str = "wiki", batch_size: int = 4) -> dict:
@@ -158,10 +160,50 @@ def _task_result(r: dict, task: str, seconds: float, tokens: int, samples: bool)
                           for s in r["samples"][task]]
     return row
 
+# %% ../nbs/09_evaluate.ipynb #cd2f7e64
+_LM_CLASS = []
+def _trimmed_hflm():
+    "The `HFLM` subclass that computes logits only at the trailing positions a batch's continuations need (built once)."
+    if _LM_CLASS: return _LM_CLASS[0]
+    import inspect
+    from lm_eval.models.huggingface import HFLM
+
+    class _TrimmedHFLM(HFLM):
+        def _loglikelihood_tokens(self, requests, disable_tqdm: bool = False, override_bs=None):
+            self._starts = {}                         # model input (tuple of ids) -> first position a continuation needs
+            for _, ctx, cont in requests:
+                inp = tuple((ctx + cont)[-(self.max_length + 1):][:-1])
+                self._starts[inp] = min(len(inp) - len(cont), self._starts.get(inp, len(inp)))
+            try: return super()._loglikelihood_tokens(requests, disable_tqdm, override_bs)
+            finally: self._starts = {}
+
+        def _row_start(self, row: list[int]) -> int:
+            "Continuation start of a right-padded row (padding is 0s; a real trailing 0 is tried too); 0 if unknown."
+            n = len(row)
+            while True:
+                s = self._starts.get(tuple(row[:n]))
+                if s is not None: return s
+                if n == 0 or row[n - 1] != 0: return 0
+                n -= 1
+
+        def _model_call(self, inps, attn_mask=None, labels=None):
+            P = inps.shape[1]
+            if attn_mask is not None or labels is not None or not getattr(self, "_starts", None):
+                return super()._model_call(inps, attn_mask, labels)
+            keep = P - max(0, min(self._row_start(r) for r in inps.tolist()))
+            if keep >= P: return super()._model_call(inps)
+            with torch.no_grad(), torch.autocast(device_type=self.device.type, dtype=self.mixed_precision_dtype,
+                                                 enabled=self.mixed_precision_dtype is not None):
+                return self.model(inps, logits_to_keep=keep).logits
+
+    _LM_CLASS.append(_TrimmedHFLM)
+    return _TrimmedHFLM
+
 # %% ../nbs/09_evaluate.ipynb #dc55085a
 def evaluate(model, tokenizer, tasks=PAPER_TASKS, limit: int | None = None, batch_size: int = 16,
-             samples: bool = False, bootstrap_iters: int = 1000) -> dict:
+             samples: bool = False, bootstrap_iters: int = 1000, trim_logits: bool = True, onednn: bool | None = None) -> dict:
     "Zero-shot lm-eval on the packaged tasks: per-task acc, acc_norm, stderr, docs, time; and the paper's mean acc."
+    from restorelcc.models import onednn_linears
     tasks = parse_tasks(tasks)
     check(len(tasks) > 0, "no task to evaluate; give task names (e.g. arc_easy,boolq), 'paper' or 'all'")
     check(limit is None or (isinstance(limit, int) and limit > 0), f"limit must be a positive integer or None, got {limit!r}")
@@ -170,10 +212,11 @@ def evaluate(model, tokenizer, tasks=PAPER_TASKS, limit: int | None = None, batc
     out, was_training = {}, model.training
     model.eval()
     try:
-        with offline_env():
+        with offline_env(), onednn_linears(model, enabled=onednn) as used_onednn:
             import lm_eval
             from lm_eval.models.huggingface import HFLM
-            lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size, device=str(next(model.parameters()).device))
+            LM = _trimmed_hflm() if trim_logits else HFLM
+            lm = LM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size, device=str(next(model.parameters()).device))
             for task in tqdm(tasks, desc="lm-eval tasks", leave=False):
                 t0 = time.time()
                 with _count_tokens(model) as n_tok:
@@ -187,7 +230,7 @@ def evaluate(model, tokenizer, tasks=PAPER_TASKS, limit: int | None = None, batc
     paper = [t for t in PAPER_TASKS if t in out]
     return dict(tasks=out, mean_acc=statistics.mean(out[t]["acc"] for t in paper) if paper else None, mean_acc_tasks=paper,
                 complete=len(paper) == len(PAPER_TASKS), limit=limit, batch_size=batch_size, lm_eval_version=lm_eval.__version__,
-                seconds=sum(r["seconds"] for r in out.values()))
+                seconds=sum(r["seconds"] for r in out.values()), trim_logits=trim_logits, onednn=used_onednn)
 
 # %% ../nbs/09_evaluate.ipynb #e1763856
 @torch.no_grad()
