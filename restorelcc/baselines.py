@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from .core import RestoreLCCError, check, logger, set_seed
 from .data import alpaca_prompt
-from .models import HeadGeometry, decoder_layers, count_params, save_checkpoint, text_config, enable_biases_
+from .models import HeadGeometry, decoder_layers, count_params, save_checkpoint, text_config, enable_biases_, resolve_device
 from .activations import (_batches, position_ids_from_mask, lost_activations, weights_hash, tokenizer_hash,
                                     activations_key, cache_load, cache_save)
 from .components import Components, lost_components
@@ -121,9 +121,9 @@ def lofit_rank_heads(A, p: float = 1) -> tuple[torch.Tensor, list[tuple[int, int
     return scores, rank_heads(scores)
 
 # %% ../nbs/08_baselines.ipynb #e811cbee
-def _train_device():
-    from accelerate import PartialState
-    return PartialState().device
+def _train_device(train_kw: dict):
+    "Where `train` will run with `train_kw` (its `device`; None: CUDA when available)."
+    return resolve_device(train_kw.get("device"))
 
 def _total_steps(ds, train_kw: dict) -> int:
     "Optimizer steps `train` would run with `train_kw` on `ds` (one process)."
@@ -145,7 +145,7 @@ def lofit(pruned, train_ds, n_heads: int, train_kw: dict, l1: float = 1e-3, step
     for q in pruned.parameters(): q.requires_grad_(False)
     kw2 = dict(train_kw, seed=seed)
     kw1 = kw2 if steps_ratio == 1 else dict(kw2, max_steps=max(1, round(steps_ratio*_total_steps(train_ds, kw2))))
-    dev = _train_device()
+    dev = _train_device(kw2)
     sc = HeadScaling(g.n_layers, g.n_heads, g.head_dim).to(dev)
     logger.info(f"LoFiT step 1: scalings of all {g.n_total} heads, L1 {l1}")
     with attach_scaling(pruned, sc):
@@ -280,7 +280,7 @@ def restorelcc_ffn(dense, pruned, tokenizer, prompts, train_ds, n_units: int, tr
     Zd, Zp = lost_ffn_activations(dense, pruned, tokenizer, prompts, batch_size, max_length, cache)
     comps, scores = lost_components(Zd, Zp), ffn_scores(Zd, Zp)
     units = select_heads(scores, n_units)
-    comp = Compensation.from_components(comps, units, mode=mode, seed=seed).to(_train_device())
+    comp = Compensation.from_components(comps, units, mode=mode, seed=seed).to(_train_device(train_kw))
     logger.info(f"compensating {len(units)} of {scores.numel()} FFN units ({mode})")
     with attach_ffn(pruned, comp):
         log = train(pruned, train_ds, params=list(comp.parameters()), **dict(train_kw, seed=seed))

@@ -278,6 +278,8 @@ def add_evaluate_command(sub):
     p.add_argument("--ppl-windows", type=int, default=64, help="number of perplexity windows (default 64)")
     p.add_argument("--seqlen", type=int, default=512, help="perplexity window length in tokens (default 512)")
     p.add_argument("--efficiency", action="store_true", help="also report parameters, sparsity and forward tokens/s")
+    from restorelcc.models import add_model_args
+    add_model_args(p)
     p.add_argument("--out", required=True, help="results JSON file to write")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.set_defaults(func=run_evaluate)
@@ -306,8 +308,9 @@ def run_evaluate(args) -> dict:
     tasks = _check_evaluate_args(args)
     from restorelcc.models import load_model
     t0 = time.time()
-    model, tok = load_model(args.model)
-    res = dict(model=args.model, command=" ".join(sys.argv), torch_threads=torch.get_num_threads())
+    model, tok = load_model(args.model, args.dtype, args.device)
+    res = dict(model=args.model, command=" ".join(sys.argv), torch_threads=torch.get_num_threads(), dtype=args.dtype,
+               device=str(next(model.parameters()).device))
     if tasks: res.update(evaluate(model, tok, tasks, limit=args.limit, batch_size=args.batch_size))
     if args.ppl:
         res["perplexity"] = model_perplexity(model, tok, seqlen=args.seqlen, n_windows=args.ppl_windows, batch_size=min(args.batch_size, 8))

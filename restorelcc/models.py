@@ -14,9 +14,9 @@ from .core import RestoreLCCError, check, logger, cache_dir, file_hash
 from .data import package_dir, offline
 
 # %% auto #0
-__all__ = ['PACKAGED', 'BIAS_SWITCHES', 'tiny_tokenizer', 'tiny_llama', 'text_config', 'decoder_layers', 'HeadGeometry',
-           'count_params', 'packaged_checkpoint', 'resolve_model', 'load_model', 'save_checkpoint', 'add_bias_',
-           'enable_biases_', 'onednn_faster', 'onednn_linears']
+__all__ = ['PACKAGED', 'DTYPES', 'BIAS_SWITCHES', 'tiny_tokenizer', 'tiny_llama', 'text_config', 'decoder_layers', 'HeadGeometry',
+           'count_params', 'packaged_checkpoint', 'resolve_model', 'resolve_device', 'as_dtype', 'add_model_args',
+           'load_model', 'save_checkpoint', 'add_bias_', 'enable_biases_', 'onednn_faster', 'onednn_linears']
 
 # %% ../nbs/01_models.ipynb #da254ec0
 def tiny_tokenizer():
@@ -163,9 +163,30 @@ def resolve_model(name) -> str:
           "a local checkpoint folder, or a hub id while online" + (" (HF_HUB_OFFLINE is set)" if looks_hub else ""))
     return name
 
-def load_model(name, dtype=torch.float32, device: str = "cpu", trust_remote_code: bool = False):
+DTYPES = ("float32", "bfloat16", "float16")
+
+def resolve_device(device: str | None = None) -> str:
+    "The device to run on: `device`, or for None/'auto' CUDA when it is available, else the CPU."
+    return ("cuda" if torch.cuda.is_available() else "cpu") if device in (None, "auto") else str(device)
+
+def as_dtype(dtype) -> torch.dtype:
+    "A torch dtype from a name in `DTYPES` (or a torch dtype); one clear error otherwise."
+    if isinstance(dtype, torch.dtype): return dtype
+    check(dtype in DTYPES, f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
+    return getattr(torch, dtype)
+
+def add_model_args(p, device_help: str = "where the model runs"):
+    "The `--dtype` and `--device` options shared by `prune`, `restore` and `evaluate`."
+    p.add_argument("--dtype", default="float32", choices=DTYPES, help="weights' dtype (default float32; trained "
+                   "parameters stay float32 whatever it is). Measure before you choose: bf16 is fast only on CPUs "
+                   "with bf16 instructions and on GPUs")
+    p.add_argument("--device", default="auto", help=f"{device_help}: cpu, cuda, cuda:1, ... (default auto: cuda when "
+                   "available, else cpu)")
+
+def load_model(name, dtype=torch.float32, device: str | None = "cpu", trust_remote_code: bool = False):
     "(model, tokenizer) for a packaged name, a local folder or a hub id (with its `adapter/`, if any); eval mode, pad token set."
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    dtype, device = as_dtype(dtype), resolve_device(device)
     src = resolve_model(name)
     try:
         tok = AutoTokenizer.from_pretrained(src, trust_remote_code=trust_remote_code)
@@ -260,9 +281,9 @@ def onednn_faster(n: int = 384, k: int = 576, m: int = 1536, reps: int = 20) -> 
 
 @contextlib.contextmanager
 def onednn_linears(model, backward: bool = True, enabled: bool | None = None):
-    "Inside the block, run `model`'s frozen fp32 `nn.Linear`s on oneDNN (CPU); `enabled=None`: only where `onednn_faster()`."
-    mods = [m for m in model.modules() if isinstance(m, nn.Linear) and not m.weight.requires_grad
-            and m.weight.device.type == "cpu" and m.weight.dtype == torch.float32 and "forward" not in vars(m)]
+    "Inside the block, run `model`'s fp32 `nn.Linear`s on oneDNN (CPU) wherever no weight gradient is needed; `enabled=None`: only where `onednn_faster()`."
+    mods = [m for m in model.modules() if isinstance(m, nn.Linear) and m.weight.device.type == "cpu"
+            and m.weight.dtype == torch.float32 and "forward" not in vars(m)]
     if enabled is None: enabled = bool(mods) and onednn_faster()
     if enabled:
         for m in mods: m.forward = _onednn_forward(m, backward)
@@ -287,9 +308,11 @@ class _OneDNNLinear(torch.autograd.Function):
 
 def _onednn_forward(mod: nn.Linear):
     def forward(x):
+        if torch.is_grad_enabled() and (mod.weight.requires_grad or getattr(mod.bias, "requires_grad", False)):
+            return nn.functional.linear(x, mod.weight, mod.bias)         # a trained linear keeps its weight gradient
         x2 = x.reshape(-1, x.shape[-1]).contiguous()
         w, b = mod.weight.detach(), None if mod.bias is None else mod.bias.detach()
-        y = _OneDNNLinear.apply(x2, w, b) if x.requires_grad else _linear_onednn(x2, w, b)
+        y = _OneDNNLinear.apply(x2, w, b) if x.requires_grad and torch.is_grad_enabled() else _linear_onednn(x2, w, b)
         return y.reshape(*x.shape[:-1], y.shape[-1])
     return forward
 
@@ -312,9 +335,9 @@ def onednn_faster(n: int = 384, k: int = 576, m: int = 1536, reps: int = 20) -> 
 
 @contextlib.contextmanager
 def onednn_linears(model, enabled: bool | None = None):
-    "Inside the block, run `model`'s frozen fp32 `nn.Linear`s on oneDNN (CPU); `enabled=None`: only where `onednn_faster()`."
-    mods = [m for m in model.modules() if isinstance(m, nn.Linear) and not m.weight.requires_grad
-            and m.weight.device.type == "cpu" and m.weight.dtype == torch.float32 and "forward" not in vars(m)]
+    "Inside the block, run `model`'s fp32 `nn.Linear`s on oneDNN (CPU) wherever no weight gradient is needed; `enabled=None`: only where `onednn_faster()`."
+    mods = [m for m in model.modules() if isinstance(m, nn.Linear) and m.weight.device.type == "cpu"
+            and m.weight.dtype == torch.float32 and "forward" not in vars(m)]
     if enabled is None: enabled = bool(mods) and onednn_faster()
     if enabled:
         for m in mods: m.forward = _onednn_forward(m)

@@ -11,7 +11,8 @@ from pathlib import Path
 import torch
 from .core import RestoreLCCError, check, logger, content_hash, atomic_dir, check_out_dir, write_json, set_seed
 from .data import load_alpaca, alpaca_pair, alpaca_prompt
-from .models import load_model, save_checkpoint, HeadGeometry, count_params, decoder_layers, text_config
+from .models import (load_model, save_checkpoint, HeadGeometry, count_params, decoder_layers, text_config, DTYPES,
+                               add_model_args, resolve_device)
 from .activations import lost_activations, weights_hash, tokenizer_hash, kept_heads
 from .components import lost_components
 from .probing import SCORERS, probe_heads, score_heads, rank_heads, select_heads, n_selected
@@ -50,12 +51,15 @@ class RestoreConfig:
     lora_alpha: int = 16
     merge: bool = False               # LoRA/DoRA: merge and re-apply the pruning mask
     lofit_l1: float = 1e-3
+    dtype: str = "float32"            # the frozen models' dtype (trained parameters stay fp32)
+    device: str | None = None         # None: CUDA when available, else the CPU
 
     def check(self, n_heads_total: int | None = None) -> "RestoreConfig":
         "Validate before any work (`n_heads_total` = L×H of the pruned model, when known)."
         check(self.method in METHODS, f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
         check(self.scorer in SCORERS, f"unknown head scorer {self.scorer!r}; choose one of {', '.join(SCORERS)}")
         check(self.mode in MODES, f"unknown compensation mode {self.mode!r}; choose one of {', '.join(MODES)}")
+        check(self.dtype in DTYPES, f"unknown dtype {self.dtype!r}; choose one of {', '.join(DTYPES)}")
         for k in ("n_probe", "n_train", "epochs", "batch_size", "grad_accum", "max_length", "probe_max_length",
                   "capture_batch_size", "K", "lora_r"):
             v = getattr(self, k)
@@ -103,7 +107,7 @@ def _records(cfg: RestoreConfig, data=None, probe_records=None, train_records=No
 
 def _train_kw(cfg: RestoreConfig) -> dict:
     return dict(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, grad_accum=cfg.grad_accum,
-                max_steps=cfg.max_steps, seed=cfg.seed)
+                max_steps=cfg.max_steps, seed=cfg.seed, device=cfg.device)
 
 def restore(dense, pruned, tokenizer, cfg: RestoreConfig | None = None, probe_records=None, train_records=None,
             data=None) -> dict:
@@ -135,7 +139,7 @@ def restore(dense, pruned, tokenizer, cfg: RestoreConfig | None = None, probe_re
     heads = select_heads(scores, cfg.heads)
     comp_mod = Compensation.from_components(comp, heads, mode=cfg.mode, top_k_dirs=cfg.top_k_dirs, seed=cfg.seed)
     logger.info(f"compensating {len(heads)} of {g.n_total} heads ({cfg.mode}); training on {len(ds)} examples")
-    comp_mod.to("cuda" if torch.cuda.is_available() else "cpu")       # where `train` puts the model (buffers too)
+    comp_mod.to(resolve_device(cfg.device))                           # where `train` puts the model (buffers too)
     with attach(pruned, comp_mod):
         log = train(pruned, ds, params=list(comp_mod.parameters()), **_train_kw(cfg))
     times["train"] = time.time() - t1; t2 = time.time()
@@ -146,8 +150,8 @@ def restore(dense, pruned, tokenizer, cfg: RestoreConfig | None = None, probe_re
                 config=asdict(cfg), seconds=times, n_train_examples=len(ds), save=None)
 
 # %% ../nbs/10_pipeline.ipynb #fb4744bd
-def _load(m):
-    return load_model(m) if isinstance(m, (str, Path)) else m
+def _load(m, cfg: RestoreConfig):
+    return load_model(m, cfg.dtype, cfg.device) if isinstance(m, (str, Path)) else m
 
 def _n_heads_total(m) -> int | None:
     "L×H from a checkpoint's config.json (no weights loaded), or from an in-memory (model, tokenizer)."
@@ -168,7 +172,7 @@ def restore_run(dense, pruned, out, cfg: RestoreConfig | None = None, overwrite:
     cfg.check(_n_heads_total(pruned)); check_out_dir(out, overwrite)
     probe, tr = _records(cfg, data, probe_records, train_records)
     t0 = time.time()
-    pm, ptok = _load(pruned); dm, dtok = _load(dense)
+    pm, ptok = _load(pruned, cfg); dm, dtok = _load(dense, cfg)
     cfg.check(HeadGeometry.from_model(pm).n_total); check_pair(dm, pm, dtok, ptok)
     hashes = dict(dense_weights=weights_hash(dm), pruned_weights=weights_hash(pm), probe_data=content_hash(probe),
                   train_data=content_hash(tr), tokenizer=tokenizer_hash(ptok))
@@ -232,6 +236,7 @@ def add_restore_command(sub):
     p.add_argument("--lora-r", type=int, default=8); p.add_argument("--lora-alpha", type=int, default=16)
     p.add_argument("--merge", action="store_true", help="LoRA/DoRA: merge adapters and re-apply the pruning mask")
     p.add_argument("--seed", type=int, default=0)
+    add_model_args(p, "where both models run and training happens")
     p.add_argument("--data", default=None, help="folder with alpaca/train.jsonl (default $RESTORELCC_DATA, else the hub)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the activation cache")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
@@ -242,7 +247,7 @@ def run_restore(a) -> Path:
                         top_k_dirs=a.top_k_dirs, n_probe=a.probe_samples, n_train=a.train_samples, epochs=a.epochs,
                         batch_size=a.batch_size, lr=a.lr, grad_accum=a.grad_accum, max_length=a.max_length,
                         max_steps=a.max_steps, seed=a.seed, cache=not a.no_cache, lora_r=a.lora_r,
-                        lora_alpha=a.lora_alpha, merge=a.merge)
+                        lora_alpha=a.lora_alpha, merge=a.merge, dtype=a.dtype, device=a.device)
     cfg.check()
     check(Path(a.pruned).is_dir(), f"--pruned {a.pruned} is not a folder; give the run folder written by `restorelcc prune`")
     out = restore_run(a.dense, a.pruned, a.out, cfg, a.overwrite, a.data)

@@ -13,7 +13,7 @@ from torch import nn
 from tqdm.auto import tqdm
 from .core import RestoreLCCError, check, content_hash, logger, set_seed, atomic_dir, write_json, check_out_dir
 from .data import calibration_windows
-from .models import decoder_layers, HeadGeometry, count_params, text_config, add_bias_, enable_biases_
+from .models import decoder_layers, HeadGeometry, count_params, text_config, add_bias_, enable_biases_, add_model_args
 
 # %% auto #0
 __all__ = ['LINEARS', 'METHODS', 'block_linears', 'parse_pattern', 'n_pruned', 'mask_from_scores', 'wanda_score',
@@ -369,13 +369,13 @@ def prune(model, tokenizer, method: str, sparsity: float | None = None, pattern=
 # %% ../nbs/02_prune.ipynb #bd45a5ef
 def prune_run(model_name, out, method: str, sparsity: float | None = None, pattern=None, n_calib: int = 128,
               seqlen: int = 512, calib_source: str = "c4", seed: int = 0, layers=LINEARS, overwrite: bool = False,
-              batch_size: int = 8, bias_compensation: bool = True) -> Path:
-    "Load `model_name`, prune it and write the run folder `out` (checkpoint + run.json); returns `out`."
+              batch_size: int = 8, bias_compensation: bool = True, dtype="float32", device: str | None = "cpu") -> Path:
+    "Load `model_name` (in `dtype`, on `device`), prune it and write the run folder `out` (checkpoint + run.json); returns `out`."
     import restorelcc
     from restorelcc.models import load_model, save_checkpoint
     check_prune_args(method, sparsity, pattern, n_calib, seqlen); check_out_dir(out, overwrite)
     t0 = time.time()
-    model, tok = load_model(model_name) if isinstance(model_name, (str, Path)) else model_name
+    model, tok = load_model(model_name, dtype, device) if isinstance(model_name, (str, Path)) else model_name
     dense_hash = content_hash(model.state_dict())
     dense = count_params(model)
     model, report = prune(model, tok, method, sparsity, pattern, n_calib, seqlen, calib_source, seed, layers, batch_size,
@@ -404,6 +404,7 @@ def add_prune_command(sub):
     p.add_argument("--layers", default=",".join(LINEARS), help="comma-separated linear layers of each block to prune")
     p.add_argument("--batch-size", type=int, default=8, help="calibration windows per forward")
     p.add_argument("--no-bias-compensation", action="store_true", help="structured: skip FLAP's bias compensation")
+    add_model_args(p, "where the calibration passes run")
     p.add_argument("--out", required=True, help="run folder to create (must not exist unless --overwrite)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
     p.set_defaults(func=run_prune)
@@ -415,4 +416,4 @@ def run_prune(args):
     check(args.batch_size > 0, f"--batch-size must be > 0, got {args.batch_size}")
     return prune_run(args.model, args.out, args.method, args.sparsity, args.pattern, args.n_calib, args.seqlen,
                      args.calib_source, args.seed, layers, args.overwrite, args.batch_size,
-                     bias_compensation=not args.no_bias_compensation)
+                     bias_compensation=not args.no_bias_compensation, dtype=args.dtype, device=args.device)

@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 from .core import RestoreLCCError, check, logger, set_seed, write_json
 from .data import bos_ids
-from .models import onednn_linears
+from .models import onednn_linears, resolve_device
 
 # %% auto #0
 __all__ = ['CompletionDataset', 'completion_dataset', 'StepBatchSampler', 'padding_ratio', 'completion_loss', 'n_targets',
@@ -124,7 +124,7 @@ def _steps(loader, grad_accum: int):
 def train(model, dataset: CompletionDataset, params=None, epochs: int = 3, batch_size: int = 8, lr: float = 1e-3,
           grad_accum: int = 1, weight_decay: float = 0.0, warmup: int = 0, seed: int = 0, log_every: int = 10,
           max_steps: int | None = None, extra_loss=None, accelerator=None, group_by_length: bool = True,
-          head_at_labels: bool = True, onednn: bool | None = None) -> dict:
+          head_at_labels: bool = True, onednn: bool | None = None, device: str | None = None) -> dict:
     "Train `params` (default: `model`'s parameters that require grad) on the completion-only loss; returns the loss log."
     from accelerate import Accelerator
     from transformers import get_linear_schedule_with_warmup
@@ -137,7 +137,7 @@ def train(model, dataset: CompletionDataset, params=None, epochs: int = 3, batch
           f"positive, got {epochs}, {batch_size}, {grad_accum}, {lr}")
     check(max_steps is None or max_steps > 0, f"max_steps must be positive, got {max_steps}")
     set_seed(seed)
-    acc = accelerator or Accelerator(cpu=not torch.cuda.is_available())
+    acc = accelerator or Accelerator(cpu=resolve_device(device) == "cpu")
     model.to(acc.device)
     for p in params:
         if p.device != acc.device: p.data = p.data.to(acc.device)
