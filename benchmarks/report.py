@@ -7,6 +7,9 @@
     restore_<method>.json       run.json of `restorelcc restore --method <method>` (benchmarks/baselines_smollm2.sh),
                                 beside its eval_<method>_l<limit>.json: the baselines table
 
+    train_throughput.json       python benchmarks/train_throughput.py
+    eval_throughput.json        python benchmarks/eval_throughput.py
+
     python benchmarks/report.py [--dir benchmarks/results] [--readme README.md]
 """
 import argparse, json
@@ -97,8 +100,46 @@ def baselines_md(d: Path) -> list[str]:
                   "hence the column without it.", ""]
 
 
+def _machine(r: dict) -> str:
+    c = r["ceiling_gflops"]
+    return (f"{r['machine']['cpu']}, {r['machine']['threads']} threads, torch {r['machine']['torch']}; fp32 matmul ceiling "
+            f"measured in the same run: {c['mkl_fp32']:.0f} GFLOP/s through PyTorch's default (MKL), "
+            f"{c['onednn_fp32']:.0f} through oneDNN")
+
+
+def train_throughput_md(r: dict) -> list[str]:
+    "The training-speed table of benchmarks/train_throughput.py."
+    out = [f"Restoration training speed (`{r['command']}`, {r['date']}): {r['model']}, {r['heads']} of {r['n_heads_total']} "
+           f"heads, the first {r['n_examples']} Alpaca examples (max length {r['max_length']}), {r['steps']} optimizer steps "
+           f"of 8 examples per variant, the same steps for every variant, the first untimed. {_machine(r)}. "
+           f"% of ceiling: useful FLOPs ({r['useful_gflop_per_real_token']:.3f} GFLOP per real token: forward plus "
+           "activation backward) per second over the faster fp32 kernel's rate.", "",
+           "| variant | s / step | real tokens/s | padded tokens/s | % of fp32 ceiling | speed-up | peak RSS (MB) | max |Δ loss| vs today |",
+           "|---|---|---|---|---|---|---|---|"]
+    out += [f"| {x['name']} | {x['seconds_per_step']:.2f} | {x['real_tokens_per_s']:.0f} | {x['padded_tokens_per_s']:.0f} | "
+            f"{x['pct_fp32_ceiling']:.1f} | {x['speedup']:.2f}× | {x['peak_rss_mb']:.0f} | {x['max_loss_diff']:.1e} |" for x in r["rows"]]
+    return out + [""]
+
+
+def eval_throughput_md(r: dict) -> list[str]:
+    "The evaluation-speed table of benchmarks/eval_throughput.py."
+    tasks = list(r["rows"][0]["tasks"])
+    out = [f"Evaluation speed (`{r['command']}`, {r['date']}): {r['model']}, the first {r['limit']} documents of each task, "
+           f"lm-eval batch size {r['batch_size']}. {_machine(r)}. Forward tokens/s per task (padding included, as lm-eval "
+           "batches) and, in brackets, the % of the fp32 ceiling that the decoder's linear layers reach.", "",
+           "| variant | " + " | ".join(tasks) + " | total (s) | speed-up | same accuracies | max |Δ log-lik| |",
+           "|---" * (len(tasks) + 5) + "|"]
+    out += [f"| {x['name']} | " + " | ".join(f"{x['tasks'][t]['tokens_per_s']:.0f} ({x['tasks'][t]['pct_fp32_ceiling']:.0f} %)"
+                                            for t in tasks)
+            + f" | {x['seconds']:.0f} | {x['speedup']:.2f}× | {'yes' if x['same_acc'] else 'no'} | {x['max_loglik_diff']:.1e} |"
+            for x in r["rows"]]
+    return out + [""]
+
+
 def render(d: Path) -> str:
     out = []
+    if (d/"train_throughput.json").exists(): out += train_throughput_md(json.loads((d/"train_throughput.json").read_text()))
+    if (d/"eval_throughput.json").exists(): out += eval_throughput_md(json.loads((d/"eval_throughput.json").read_text()))
     if (d/"prune_table.json").exists(): out += prune_md(json.loads((d/"prune_table.json").read_text()))
     for limit in sorted({int(p.stem.rsplit("_l", 1)[1]) for p in d.glob("eval_*_l*.json")}):
         evals = {p.stem.split("_")[1]: json.loads(p.read_text()) for p in sorted(d.glob(f"eval_*_l{limit}.json"))}

@@ -21,7 +21,7 @@ from .train import completion_dataset, train, save_loss_curve
 
 # %% auto #0
 __all__ = ['METHODS', 'DEMO', 'RestoreConfig', 'check_pair', 'restore', 'restore_run', 'add_restore_command', 'run_restore',
-           'demo', 'format_comparison', 'add_demo_command', 'run_demo']
+           'demo_scale', 'demo', 'format_comparison', 'add_demo_command', 'run_demo']
 
 # %% ../nbs/10_pipeline.ipynb #a81eacbc
 METHODS = ("restorelcc", "lora", "dora", "lofit", "lcc-training-free", "restorelcc-ffn")
@@ -255,8 +255,16 @@ def run_restore(a) -> Path:
     return out
 
 # %% ../nbs/10_pipeline.ipynb #074ff5c8
-DEMO = dict(model="smollm2-135m", method="wanda", sparsity=0.5, n_calib=32, seqlen=512, n_probe=128, n_train=256,
-            epochs=1, max_length=256, heads=0.25, limit=50, ppl_windows=16, tasks="paper")
+DEMO = dict(model="smollm2-135m", method="wanda", sparsity=0.5, n_calib=16, seqlen=512, n_probe=64, n_train=192,
+            epochs=1, max_length=256, heads=0.25, limit=30, ppl_windows=16, tasks="paper")
+
+def demo_scale(p: dict) -> str:
+    "One line saying what the demo runs."
+    from restorelcc.evaluate import parse_tasks
+    ev = f", {p['limit']} documents of each of {len(parse_tasks(p['tasks']))} tasks" if p["tasks"] else ""
+    return (f"demo: {p['model']}, {p['method']} {p['sparsity']:.0%} ({p['n_calib']} calibration windows × {p['seqlen']}); "
+            f"RestoreLCC on {p['heads']:.0%} of heads ({p['n_probe']} probe prompts, {p['n_train']} Alpaca samples × "
+            f"{p['epochs']} epoch, max length {p['max_length']}); perplexity on {p['ppl_windows']} windows{ev}")
 
 def _evaluate_row(model, tok, tasks, limit, ppl_windows) -> dict:
     from restorelcc.evaluate import evaluate, model_perplexity
@@ -273,6 +281,7 @@ def demo(out="runs/demo", overwrite: bool = False, seed: int = 0, **kw) -> dict:
     p = dict(DEMO, **kw); out = Path(out)
     tasks = parse_tasks(p["tasks"]) if p["tasks"] else []
     check_out_dir(out, overwrite)
+    print(demo_scale(p), flush=True)
     t0 = time.time(); rows = {}
     pruned_dir = prune_run(p["model"], out/"pruned", p["method"], p["sparsity"], n_calib=p["n_calib"], seqlen=p["seqlen"],
                            seed=seed, overwrite=overwrite)
@@ -286,7 +295,7 @@ def demo(out="runs/demo", overwrite: bool = False, seed: int = 0, **kw) -> dict:
     res = dict(params=p, seed=seed, rows=rows, seconds=times)
     write_json(out/"demo.json", res)
     print(format_comparison(rows))
-    print(f"run folders: {pruned_dir}, {restored_dir}; results {out/'demo.json'}")
+    print(f"run folders: {pruned_dir}, {restored_dir}; results {out/'demo.json'} ({time.time() - t0:.0f} s in all)")
     return res
 
 def format_comparison(rows: dict) -> str:
