@@ -17,7 +17,7 @@ from .models import onednn_linears, resolve_device
 
 # %% auto #0
 __all__ = ['CompletionDataset', 'completion_dataset', 'StepBatchSampler', 'padding_ratio', 'completion_loss', 'n_targets',
-           'completion_forward', 'train', 'save_loss_curve']
+           'completion_forward', 'completion_eval', 'save_train_state', 'train', 'save_loss_curve']
 
 # %% ../nbs/07_train.ipynb #bb909e57
 class CompletionDataset(Dataset):
@@ -68,6 +68,7 @@ class StepBatchSampler(Sampler):
         self.generator, self.group_by_length, self.drop_last = generator, group_by_length, False
 
     def __iter__(self):
+        self.epoch_state = self.generator.get_state()        # where this epoch's draw started: a checkpoint's data position
         perm = torch.randperm(len(self.lengths), generator=self.generator).tolist()
         for s in range(0, len(perm), self.step_size):
             step = perm[s:s + self.step_size]
@@ -105,6 +106,49 @@ def completion_forward(model, batch: dict, head_at_labels: bool = True):
     finally: h.remove()
     return F.cross_entropy(out.logits[0].float(), labels[:, 1:][keep], reduction="sum"), out
 
+# %% ../nbs/07_train.ipynb #6dec22f1
+@torch.no_grad()
+def completion_eval(model, dataset: CompletionDataset, batch_size: int = 8, head_at_labels: bool = True) -> float:
+    "Mean next-token NLL over every response token of `dataset` (the held-out completion loss); no grad, eval mode."
+    was, dev = model.training, next(model.parameters()).device
+    model.eval()
+    order = sorted(range(len(dataset)), key=lambda i: -len(dataset[i]["input_ids"]))     # little padding, fixed order
+    total, n = 0.0, 0
+    try:
+        for j in range(0, len(order), batch_size):
+            b = {k: v.to(dev) for k, v in dataset.collate([dataset[i] for i in order[j:j + batch_size]]).items()}
+            total += completion_forward(model, b, head_at_labels)[0].item(); n += n_targets(b["labels"])
+    finally: model.train(was)
+    return total/max(n, 1)
+
+def _rng_state() -> dict:
+    import random, numpy as np
+    return dict(torch=torch.get_rng_state(), python=random.getstate(), numpy=np.random.get_state(),
+                cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
+
+def _set_rng_state(s: dict):
+    import random, numpy as np
+    torch.set_rng_state(s["torch"]); random.setstate(s["python"]); np.random.set_state(s["numpy"])
+    if s["cuda"] is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s["cuda"])
+
+def save_train_state(path, params, opt, sched, sampler, micro: int, log: dict, meta: dict) -> Path:
+    "Write a training checkpoint to `path` atomically (temporary file + rename)."
+    import os
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    state = dict(params=[p.detach().cpu().clone() for p in params], opt=opt.state_dict(), sched=sched.state_dict(),
+                 epoch_rng=sampler.epoch_state, micro=micro, log=log, meta=meta, rng=_rng_state())
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try: torch.save(state, tmp); os.replace(tmp, path)
+    finally: tmp.unlink(missing_ok=True)
+    return path
+
+def _resumed(loader, skip: int, rng: dict | None):
+    "The loader's micro-batches after the first `skip` (a resumed epoch); the RNG states are restored once they are skipped."
+    it = iter(loader)
+    for _ in range(skip): next(it)
+    if rng is not None: _set_rng_state(rng)
+    yield from it
+
 # %% ../nbs/07_train.ipynb #52f5ea48
 def _trainable(model, params) -> list[torch.nn.Parameter]:
     ps = model.parameters() if params is None else params
@@ -113,18 +157,30 @@ def _trainable(model, params) -> list[torch.nn.Parameter]:
         if p.requires_grad and id(p) not in seen: seen.add(id(p)); out.append(p)
     return out
 
-def _steps(loader, grad_accum: int):
-    "Group the micro-batches of one pass over `loader` into optimizer steps (the last one may be shorter)."
+def _steps(batches, grad_accum: int):
+    "Group micro-batches into optimizer steps (the last one may be shorter)."
     group = []
-    for b in loader:
+    for b in batches:
         group.append(b)
         if len(group) == grad_accum: yield group; group = []
     if group: yield group
 
+def _load_state(path, params, opt, sched, sampler, meta: dict) -> dict:
+    "Load a checkpoint written by `save_train_state` into the run; a clear error when it is from other settings."
+    st = torch.load(path, weights_only=False)
+    diff = {k: (st["meta"].get(k), v) for k, v in meta.items() if st["meta"].get(k) != v}
+    check(not diff, f"the checkpoint {path} is from a run with other settings {diff} (checkpoint, now); delete it or "
+          "resume with the same settings")
+    for p, v in zip(params, st["params"]): p.data.copy_(v.to(p.device))
+    opt.load_state_dict(st["opt"]); sched.load_state_dict(st["sched"]); sampler.generator.set_state(st["epoch_rng"])
+    logger.info(f"resumed from {path} at step {st['log']['steps']}")
+    return st
+
 def train(model, dataset: CompletionDataset, params=None, epochs: int = 3, batch_size: int = 8, lr: float = 1e-3,
           grad_accum: int = 1, weight_decay: float = 0.0, warmup: int = 0, seed: int = 0, log_every: int = 10,
           max_steps: int | None = None, extra_loss=None, accelerator=None, group_by_length: bool = True,
-          head_at_labels: bool = True, onednn: bool | None = None, device: str | None = None) -> dict:
+          head_at_labels: bool = True, onednn: bool | None = None, device: str | None = None, val_dataset=None,
+          val_every: int = 0, checkpoint=None, checkpoint_every: int = 0, resume: bool = False) -> dict:
     "Train `params` (default: `model`'s parameters that require grad) on the completion-only loss; returns the loss log."
     from accelerate import Accelerator
     from transformers import get_linear_schedule_with_warmup
@@ -136,6 +192,9 @@ def train(model, dataset: CompletionDataset, params=None, epochs: int = 3, batch
     check(epochs > 0 and batch_size > 0 and grad_accum > 0 and lr > 0, f"epochs, batch_size, grad_accum and lr must be "
           f"positive, got {epochs}, {batch_size}, {grad_accum}, {lr}")
     check(max_steps is None or max_steps > 0, f"max_steps must be positive, got {max_steps}")
+    check(val_every >= 0 and checkpoint_every >= 0, "val_every and checkpoint_every must be >= 0 (0: only at the end)")
+    check(val_dataset is None or len(val_dataset) > 0, "the validation set is empty")
+    check(not resume or checkpoint is not None, "resume=True needs the checkpoint path to resume from")
     set_seed(seed)
     acc = accelerator or Accelerator(cpu=resolve_device(device) == "cpu")
     model.to(acc.device)
@@ -150,16 +209,30 @@ def train(model, dataset: CompletionDataset, params=None, epochs: int = 3, batch
     total = max_steps or per_epoch*epochs
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     sched = get_linear_schedule_with_warmup(opt, warmup, total)
+    log = dict(losses=[], lrs=[], step_seconds=[], val=[], steps=0, micro_batches=0, tokens=0, real_tokens=0,
+               padded_tokens=0, seconds=0.0, n_params=sum(p.numel() for p in params),
+               effective_batch=batch_size*grad_accum*acc.num_processes, total_steps=total, processes=acc.num_processes,
+               group_by_length=group_by_length, head_at_labels=head_at_labels)
+    meta = dict(total=total, lr=lr, batch=batch_size*grad_accum*acc.num_processes, seed=seed, examples=len(dataset),
+                params=[tuple(p.shape) for p in params], weight_decay=weight_decay, warmup=warmup)
+    skip, rng, t_before = 0, None, 0.0
+    if resume and Path(checkpoint).is_file():
+        st = _load_state(checkpoint, params, opt, sched, sampler, meta)
+        log, skip, rng = st["log"], st["micro"], st["rng"]; t_before = log["seconds"]
     was_training = model.training; model.train()
-    log = dict(losses=[], lrs=[], step_seconds=[], steps=0, micro_batches=0, tokens=0, real_tokens=0, padded_tokens=0,
-               seconds=0.0, n_params=sum(p.numel() for p in params), effective_batch=batch_size*grad_accum*acc.num_processes,
-               total_steps=total, processes=acc.num_processes, group_by_length=group_by_length, head_at_labels=head_at_labels)
-    bar = tqdm(total=total, desc="train", disable=not acc.is_local_main_process)
+    bar = tqdm(total=total, initial=log["steps"], desc="train", disable=not acc.is_local_main_process)
     t0 = time.time()
+    def validate():
+        if val_dataset is not None and (not log["val"] or log["val"][-1][0] != log["steps"]):
+            log["val"].append((log["steps"], completion_eval(model, val_dataset, head_at_labels=head_at_labels)))
+            model.train()
+            logger.info(f"step {log['steps']}/{total} validation loss {log['val'][-1][1]:.4f}")
     try:
         with onednn_linears(model, enabled=onednn) as log["onednn"]:
+            if log["steps"] == 0: validate()
             while log["steps"] < total:
-                for group in _steps(loader, grad_accum):
+                micro = skip
+                for group in _steps(_resumed(loader, skip, rng), grad_accum):
                     ts = time.perf_counter()
                     n_tok = acc.reduce(torch.tensor(float(sum(n_targets(b["labels"]) for b in group)), device=acc.device),
                                        reduction="sum").item() if acc.num_processes > 1 else sum(n_targets(b["labels"]) for b in group)
@@ -177,15 +250,21 @@ def train(model, dataset: CompletionDataset, params=None, epochs: int = 3, batch
                         step_loss = acc.reduce(step_loss, reduction="sum")
                     log["lrs"].append(sched.get_last_lr()[0])
                     opt.step(); sched.step(); opt.zero_grad(set_to_none=True)
-                    log["losses"].append(step_loss.item()); log["steps"] += 1
+                    log["losses"].append(step_loss.item()); log["steps"] += 1; micro += len(group)
                     log["step_seconds"].append(time.perf_counter() - ts)
                     bar.update(1); bar.set_postfix(loss=f"{log['losses'][-1]:.4f}")
                     if log["steps"] % log_every == 0 or log["steps"] == total:
                         logger.info(f"step {log['steps']}/{total} loss {log['losses'][-1]:.4f} lr {log['lrs'][-1]:.2e}")
-                    if log["steps"] >= total: break
+                    done = log["steps"] >= total
+                    if val_every and log["steps"] % val_every == 0 or done: validate()
+                    if checkpoint is not None and acc.is_main_process and (checkpoint_every and log["steps"] % checkpoint_every == 0 or done):
+                        log["seconds"] = t_before + time.time() - t0
+                        save_train_state(checkpoint, params, opt, sched, sampler, micro, log, meta)
+                    if done: break
+                skip, rng = 0, None
     finally:
         bar.close(); model.train(was_training)
-        log["seconds"] = time.time() - t0
+        log["seconds"] = t_before + time.time() - t0
     log["seconds_per_step"] = log["seconds"]/max(log["steps"], 1)
     return log
 
