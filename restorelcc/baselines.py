@@ -145,6 +145,8 @@ def lofit(pruned, train_ds, n_heads: int, train_kw: dict, l1: float = 1e-3, step
     for q in pruned.parameters(): q.requires_grad_(False)
     kw2 = dict(train_kw, seed=seed)
     kw1 = kw2 if steps_ratio == 1 else dict(kw2, max_steps=max(1, round(steps_ratio*_total_steps(train_ds, kw2))))
+    if kw2.get("checkpoint") is not None:                # each step keeps its own checkpoint
+        c = Path(kw2["checkpoint"]); kw1 = dict(kw1, checkpoint=c.with_name(f"{c.stem}-scalings{c.suffix}"))
     dev = _train_device(kw2)
     sc = HeadScaling(g.n_layers, g.n_heads, g.head_dim).to(dev)
     logger.info(f"LoFiT step 1: scalings of all {g.n_total} heads, L1 {l1}")
@@ -366,7 +368,8 @@ def run_baseline(method: str, dense, pruned, tokenizer, probe_records, train_ds,
     "Restore `pruned` (in place) with a baseline; dict(model, trainable_params, log, heads, info, save, ...)."
     o = check_baseline_args(method, pruned, n_heads, train_kw, seed, opts, dense, train_ds, probe_records)
     kw = dict(train_kw, seed=seed)
-    info = dict(method=method, seed=seed, train_kw={k: v for k, v in kw.items() if k != "accelerator"})
+    info = dict(method=method, seed=seed, train_kw={k: v for k, v in kw.items()
+                                                    if k not in ("accelerator", "val_dataset", "checkpoint")})
     set_seed(seed)
     for p in pruned.parameters(): p.requires_grad_(False)
     if method in ("lora", "dora"):

@@ -125,7 +125,7 @@ def cell_key(params: dict, base, regime: str, method: str, seed: int, cfg: dict)
     if method == "pruned": restoration = None
     else:                          # the effective configuration: notebooks asking for the same restoration share the cell
         restoration = asdict(restore_config(params, seed, method=method, **cfg))
-        for k in ("cache", "device"): restoration.pop(k)   # where it runs and what it caches are not what it computes
+        for k in RestoreConfig.NOT_COMPUTED: restoration.pop(k)   # where it runs, what it caches and logs: not the result
         if restoration["dtype"] == "float32": restoration.pop("dtype")   # cells made before the setting existed: fp32
         restoration["records"] = load_alpaca("train", n=max(restoration["n_probe"], restoration["n_train"]))
     return content_hash(pruned_key(params, base, meth, sp, pat, params["seeds"][0]) if meth else weights_hash(base),

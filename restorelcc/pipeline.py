@@ -20,8 +20,8 @@ from .compensation import MODES, Compensation, attach, fold_into_bias, save_comp
 from .train import completion_dataset, train, save_loss_curve
 
 # %% auto #0
-__all__ = ['METHODS', 'DEMO', 'RestoreConfig', 'check_pair', 'restore', 'restore_run', 'add_restore_command', 'run_restore',
-           'demo_scale', 'demo', 'format_comparison', 'add_demo_command', 'run_demo']
+__all__ = ['METHODS', 'DEMO', 'RestoreConfig', 'check_pair', 'restore', 'checkpoint_path', 'restore_run', 'add_restore_command',
+           'run_restore', 'demo_scale', 'demo', 'format_comparison', 'add_demo_command', 'run_demo']
 
 # %% ../nbs/10_pipeline.ipynb #a81eacbc
 METHODS = ("restorelcc", "lora", "dora", "lofit", "lcc-training-free", "restorelcc-ffn")
@@ -53,6 +53,11 @@ class RestoreConfig:
     lofit_l1: float = 1e-3
     dtype: str = "float32"            # the frozen models' dtype (trained parameters stay fp32)
     device: str | None = None         # None: CUDA when available, else the CPU
+    n_val: int = 0                    # held-out Alpaca `valid` examples for the validation loss (0: none)
+    val_every: int = 0                # validation loss every N optimizer steps (0: at the start and the end only)
+    checkpoint_every: int = 0         # training checkpoint every N steps (0: none; restore_run keeps one at the end)
+
+    NOT_COMPUTED = ("cache", "device", "n_val", "val_every", "checkpoint_every")   # change where/what is logged, not the result
 
     def check(self, n_heads_total: int | None = None) -> "RestoreConfig":
         "Validate before any work (`n_heads_total` = L×H of the pruned model, when known)."
@@ -68,6 +73,9 @@ class RestoreConfig:
         check(self.lr > 0, f"lr must be positive, got {self.lr}")
         check(self.max_steps is None or self.max_steps > 0, f"max_steps must be positive, got {self.max_steps}")
         check(self.top_k_dirs is None or self.top_k_dirs > 0, f"top_k_dirs must be positive, got {self.top_k_dirs}")
+        for k in ("n_val", "val_every", "checkpoint_every"):
+            v = getattr(self, k)
+            check(isinstance(v, int) and not isinstance(v, bool) and v >= 0, f"{k} must be an integer >= 0, got {v!r}")
         if n_heads_total is not None: n_selected(self.heads, n_heads_total)
         else: n_selected(self.heads, 10**9)
         return self
@@ -105,12 +113,19 @@ def _records(cfg: RestoreConfig, data=None, probe_records=None, train_records=No
     check(len(tr) >= 1, "no training records; give Alpaca data (see RESTORELCC_DATA)")
     return probe, tr
 
-def _train_kw(cfg: RestoreConfig) -> dict:
+def _train_kw(cfg: RestoreConfig, val_ds=None, checkpoint=None, resume: bool = False) -> dict:
     return dict(epochs=cfg.epochs, batch_size=cfg.batch_size, lr=cfg.lr, grad_accum=cfg.grad_accum,
-                max_steps=cfg.max_steps, seed=cfg.seed, device=cfg.device)
+                max_steps=cfg.max_steps, seed=cfg.seed, device=cfg.device, val_dataset=val_ds, val_every=cfg.val_every,
+                checkpoint=checkpoint, checkpoint_every=cfg.checkpoint_every, resume=resume)
+
+def _val_dataset(cfg: RestoreConfig, tokenizer, data=None, val_records=None):
+    "The held-out set: `val_records`, else the first `n_val` Alpaca `valid` examples (disjoint from `train`); None if 0."
+    if val_records is None and not cfg.n_val: return None
+    recs = list(val_records) if val_records is not None else load_alpaca("valid", data=data, n=cfg.n_val)
+    return completion_dataset(tokenizer, [alpaca_pair(r) if isinstance(r, dict) else r for r in recs], cfg.max_length)
 
 def restore(dense, pruned, tokenizer, cfg: RestoreConfig | None = None, probe_records=None, train_records=None,
-            data=None) -> dict:
+            data=None, val_records=None, checkpoint=None, resume: bool = False) -> dict:
     "Restore `pruned` (in place) with RestoreLCC or a baseline; returns model, heads, scores, compensation, log, times."
     cfg = (cfg or RestoreConfig())
     g = HeadGeometry.from_model(pruned)
@@ -120,10 +135,11 @@ def restore(dense, pruned, tokenizer, cfg: RestoreConfig | None = None, probe_re
     for p in pruned.parameters(): p.requires_grad_(False)
     times, t0 = {}, time.time()
     ds = completion_dataset(tokenizer, [alpaca_pair(r) if isinstance(r, dict) else r for r in tr], cfg.max_length)
+    train_kw = _train_kw(cfg, _val_dataset(cfg, tokenizer, data, val_records), checkpoint, resume)
     if cfg.method != "restorelcc":
         from restorelcc.baselines import run_baseline
         r = run_baseline(cfg.method, dense, pruned, tokenizer, probe, ds, n_selected(cfg.heads, g.n_total),
-                         _train_kw(cfg), seed=cfg.seed, lora_r=cfg.lora_r, lora_alpha=cfg.lora_alpha, merge=cfg.merge,
+                         train_kw, seed=cfg.seed, lora_r=cfg.lora_r, lora_alpha=cfg.lora_alpha, merge=cfg.merge,
                          lofit_l1=cfg.lofit_l1)
         times["total"] = time.time() - t0
         return dict(r, method=cfg.method, config=asdict(cfg), seconds=times, n_train_examples=len(ds))
@@ -141,7 +157,7 @@ def restore(dense, pruned, tokenizer, cfg: RestoreConfig | None = None, probe_re
     logger.info(f"compensating {len(heads)} of {g.n_total} heads ({cfg.mode}); training on {len(ds)} examples")
     comp_mod.to(resolve_device(cfg.device))                           # where `train` puts the model (buffers too)
     with attach(pruned, comp_mod):
-        log = train(pruned, ds, params=list(comp_mod.parameters()), **_train_kw(cfg))
+        log = train(pruned, ds, params=list(comp_mod.parameters()), **train_kw)
     times["train"] = time.time() - t1; t2 = time.time()
     fold_into_bias(pruned, comp_mod)
     times["fold"] = time.time() - t2; times["total"] = time.time() - t0
@@ -164,9 +180,13 @@ def _n_heads_total(m) -> int | None:
     c = text_config(c)
     return c.num_hidden_layers*c.num_attention_heads
 
+def checkpoint_path(out) -> Path:
+    "Where `restore_run` keeps the training checkpoint of run folder `out` until the run folder is written."
+    out = Path(out); return out.parent/f".{out.name}.ckpt"/"train_state.pt"
+
 def restore_run(dense, pruned, out, cfg: RestoreConfig | None = None, overwrite: bool = False, data=None,
-                probe_records=None, train_records=None) -> Path:
-    "Load `dense` and `pruned` (names/folders or (model, tokenizer)), restore, write the run folder `out`."
+                probe_records=None, train_records=None, resume: bool = False) -> Path:
+    "Load `dense` and `pruned` (names/folders or (model, tokenizer)), restore, write the run folder `out`; `resume`: from its checkpoint."
     import restorelcc
     cfg = cfg or RestoreConfig()
     cfg.check(_n_heads_total(pruned)); check_out_dir(out, overwrite)
@@ -177,7 +197,9 @@ def restore_run(dense, pruned, out, cfg: RestoreConfig | None = None, overwrite:
     hashes = dict(dense_weights=weights_hash(dm), pruned_weights=weights_hash(pm), probe_data=content_hash(probe),
                   train_data=content_hash(tr), tokenizer=tokenizer_hash(ptok))
     before = count_params(pm)
-    res = restore(dm, pm, ptok, cfg, probe, tr)
+    ckpt = checkpoint_path(out)
+    if resume and not ckpt.is_file(): logger.info(f"--resume: no checkpoint at {ckpt} yet; starting from step 0")
+    res = restore(dm, pm, ptok, cfg, probe, tr, data=data, checkpoint=ckpt, resume=resume)
     del dm
     model = res["model"]
     if int(os.environ.get("RANK", "0")) != 0: return Path(out)    # multi-process launch: the main process writes
@@ -201,7 +223,10 @@ def restore_run(dense, pruned, out, cfg: RestoreConfig | None = None, overwrite:
             extra_params_fraction=(after["total"] - before["total"])/before["total"],
             linear_sparsity_before=before["linear_sparsity"], linear_sparsity_after=after["linear_sparsity"],
             final_loss=res["log"]["losses"][-1] if res.get("log") else None, info=res.get("info"),
+            val_loss=res["log"]["val"] if res.get("log") else None,
             seconds=dict(res["seconds"], save=time.time() - t1, wall=time.time() - t0)))
+    import shutil
+    shutil.rmtree(ckpt.parent, ignore_errors=True)                  # the run folder is complete: its checkpoint goes
     logger.info(f"wrote {out}")
     return Path(out)
 
@@ -240,6 +265,11 @@ def add_restore_command(sub):
     p.add_argument("--data", default=None, help="folder with alpaca/train.jsonl (default $RESTORELCC_DATA, else the hub)")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the activation cache")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    p.add_argument("--val-samples", type=int, default=0, help="held-out Alpaca valid examples for the validation loss (default 0: none)")
+    p.add_argument("--val-every", type=int, default=0, help="validation loss every N steps (default 0: start and end only)")
+    p.add_argument("--checkpoint-every", type=int, default=0, help="training checkpoint every N steps, kept beside --out "
+                   "until the run folder is written (default 0: none)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
     p.set_defaults(func=run_restore)
 
 def run_restore(a) -> Path:
@@ -247,10 +277,11 @@ def run_restore(a) -> Path:
                         top_k_dirs=a.top_k_dirs, n_probe=a.probe_samples, n_train=a.train_samples, epochs=a.epochs,
                         batch_size=a.batch_size, lr=a.lr, grad_accum=a.grad_accum, max_length=a.max_length,
                         max_steps=a.max_steps, seed=a.seed, cache=not a.no_cache, lora_r=a.lora_r,
-                        lora_alpha=a.lora_alpha, merge=a.merge, dtype=a.dtype, device=a.device)
+                        lora_alpha=a.lora_alpha, merge=a.merge, dtype=a.dtype, device=a.device, n_val=a.val_samples,
+                        val_every=a.val_every, checkpoint_every=a.checkpoint_every)
     cfg.check()
     check(Path(a.pruned).is_dir(), f"--pruned {a.pruned} is not a folder; give the run folder written by `restorelcc prune`")
-    out = restore_run(a.dense, a.pruned, a.out, cfg, a.overwrite, a.data)
+    out = restore_run(a.dense, a.pruned, a.out, cfg, a.overwrite, a.data, resume=a.resume)
     print(f"wrote {out}")
     return out
 
