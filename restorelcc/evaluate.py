@@ -13,31 +13,39 @@ from .core import RestoreLCCError, check, logger, cache_dir, content_hash, write
 from .data import perplexity_windows, TASKS, PAPER_TASKS, task_docs
 
 # %% auto #0
-__all__ = ['LM_EVAL_YAML', 'TASK_OVERRIDES', 'perplexity', 'model_perplexity', 'packaged_dataset', 'task_yaml', 'task_dir',
-           'offline_env', 'task_manager', 'parse_tasks', 'lm_eval_tasks', 'evaluate', 'efficiency', 'format_table',
-           'add_evaluate_command', 'run_evaluate']
+__all__ = ['LM_EVAL_YAML', 'TASK_OVERRIDES', 'window_nll', 'perplexity', 'model_perplexity', 'packaged_dataset', 'task_yaml',
+           'task_dir', 'offline_env', 'task_manager', 'parse_tasks', 'lm_eval_tasks', 'evaluate', 'efficiency',
+           'format_table', 'add_evaluate_command', 'run_evaluate']
 
 # %% ../nbs/09_evaluate.ipynb #7f3e5700
 @torch.no_grad()
-def perplexity(model, windows: torch.Tensor, batch_size: int = 4, desc: str = "perplexity", onednn: bool | None = None) -> float:
-    "exp(mean NLL) of `model` over the token windows (n × seqlen), every next-token prediction counted once."
+def window_nll(model, windows: torch.Tensor, batch_size: int = 4, desc: str = "perplexity", onednn: bool | None = None) -> torch.Tensor:
+    "Summed next-token NLL of each token window (n × seqlen → n, float64): what perplexity and its paired bootstrap read."
     from restorelcc.models import onednn_linears
     check(windows.ndim == 2 and windows.shape[1] > 1, "windows must be an (n, seqlen > 1) LongTensor")
     dev = next(model.parameters()).device
-    nll, count = 0.0, 0
+    out = []
     with onednn_linears(model, enabled=onednn):
         for i in tqdm(range(0, len(windows), batch_size), desc=desc, leave=False):
             x = windows[i:i+batch_size].to(dev)
             logits = model(input_ids=x).logits[:, :-1].float()
-            nll += torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), x[:, 1:].reshape(-1), reduction="sum").item()
-            count += x[:, 1:].numel()
-    return math.exp(nll/count)
+            nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), x[:, 1:], reduction="none")
+            out.append(nll.double().sum(1).cpu())
+    return torch.cat(out)
 
-def model_perplexity(model, tokenizer, seqlen: int = 512, n_windows: int | None = 64, source: str = "wiki", batch_size: int = 4) -> dict:
+def perplexity(model, windows: torch.Tensor, batch_size: int = 4, desc: str = "perplexity", onednn: bool | None = None) -> float:
+    "exp(mean NLL) of `model` over the token windows (n × seqlen), every next-token prediction counted once."
+    return math.exp(window_nll(model, windows, batch_size, desc, onednn).sum().item()/(windows.shape[0]*(windows.shape[1] - 1)))
+
+def model_perplexity(model, tokenizer, seqlen: int = 512, n_windows: int | None = 64, source: str = "wiki", batch_size: int = 4,
+                     per_window: bool = False) -> dict:
     "Perplexity of `model` on the packaged held-out text: `n_windows` windows of `seqlen` tokens (None: all of it)."
     w = perplexity_windows(tokenizer, seqlen=seqlen, n_windows=n_windows, source=source)
-    t0 = time.time(); ppl = perplexity(model, w, batch_size=batch_size)
-    return dict(ppl=ppl, source=source, seqlen=seqlen, n_windows=len(w), tokens=int(w.numel()), seconds=time.time()-t0)
+    t0 = time.time(); nll = window_nll(model, w, batch_size=batch_size)
+    res = dict(ppl=math.exp(nll.sum().item()/(w.shape[0]*(w.shape[1] - 1))), source=source, seqlen=seqlen, n_windows=len(w),
+               tokens=int(w.numel()), seconds=time.time()-t0)
+    if per_window: res["window_nll"] = nll.tolist()
+    return res
 
 # %% ../nbs/09_evaluate.ipynb #61d3c2a3
 LM_EVAL_YAML = {  # our task -> the lm-eval built-in YAML (under lm_eval/tasks/) it includes
