@@ -164,8 +164,9 @@ def _task_result(r: dict, task: str, seconds: float, tokens: int, samples: bool)
                docs=int(n["effective"]), docs_total=int(n["original"]), split=TASKS[task][2],
                seconds=seconds, forward_tokens=tokens, tokens_per_s=tokens/max(seconds, 1e-9))
     if samples:
-        row["samples"] = [dict(doc_id=s["doc_id"], target=s["target"], loglikelihoods=[float(x[0]) for x in s["filtered_resps"]])
-                          for s in r["samples"][task]]
+        row["samples"] = [dict(doc_id=s["doc_id"], target=s["target"], acc=_num(s.get("acc")),
+                               loglikelihoods=[float(x[0]) for x in s["filtered_resps"]])
+                          for s in sorted(r["samples"][task], key=lambda s: s["doc_id"])]
     return row
 
 # %% ../nbs/09_evaluate.ipynb #cd2f7e64

@@ -12,11 +12,13 @@ from .core import check, logger, content_hash, cache_dir, atomic_dir, write_json
 from .models import tiny_llama, load_model, save_checkpoint
 from .activations import weights_hash
 from .pipeline import RestoreConfig
+from .train import completion_eval
 
 # %% auto #0
-__all__ = ['PAPER', 'REGIMES', 'DENSE', 'CELL_PARAMS', 'profile_params', 'base_model', 'pruned_key', 'pruned_model', 'eval_row',
-           'restore_config', 'docs_of', 'acc_verdict', 'ppl_verdict', 'mean_of_task_means', 'ppl_of_windows',
-           'paired_bootstrap', 'ci_verdict', 'cell_key', 'cells_dir', 'table_cell', 'task_pairs']
+__all__ = ['PAPER', 'REGIMES', 'DENSE', 'CELL_PARAMS', 'CELL_PARAMS_OPTIONAL', 'profile_params', 'base_model', 'pruned_key',
+           'pruned_model', 'eval_row', 'val_dataset', 'restore_config', 'docs_of', 'acc_verdict', 'ppl_verdict',
+           'mean_of_task_means', 'ppl_of_windows', 'paired_bootstrap', 'ci_verdict', 'cell_key', 'cells_dir',
+           'table_cell', 'task_pairs']
 
 # %% ../nbs/13_experiments.ipynb #b8298a5b
 PAPER = {
@@ -75,15 +77,27 @@ def eval_row(model, tok, params: dict, tasks=None) -> dict:
     "ppl + per-task acc + mean acc under the profile's evaluation settings; `tasks=None` uses params['tasks']."
     from restorelcc.evaluate import evaluate, model_perplexity
     tasks = params.get("tasks", "paper") if tasks is None else tasks
+    per_doc = bool(params.get("per_doc"))        # keep what a paired comparison needs: per-window NLLs, per-document scores
     t0 = time.time()
-    row = dict(ppl=model_perplexity(model, tok, seqlen=params["ppl_seqlen"], n_windows=params["ppl_windows"])["ppl"])
+    pp = model_perplexity(model, tok, seqlen=params["ppl_seqlen"], n_windows=params["ppl_windows"], per_window=per_doc)
+    row = dict(ppl=pp["ppl"])
+    if per_doc: row["window_nll"] = pp["window_nll"]
+    if params.get("n_val"): row["val_loss"] = completion_eval(model, val_dataset(tok, params))
     if tasks:
-        r = evaluate(model, tok, tasks, limit=params["eval_limit"])
+        r = evaluate(model, tok, tasks, limit=params["eval_limit"], samples=per_doc)
         row.update({f"acc_{t}": v["acc"] for t, v in r["tasks"].items()})
+        if per_doc:                               # per task, in doc_id order: [acc, [log-likelihood of each choice]]
+            row["docs_scored"] = {t: [[s["acc"], s["loglikelihoods"]] for s in v["samples"]] for t, v in r["tasks"].items()}
         row["mean_acc"] = r["mean_acc"] if r["mean_acc"] is not None else sum(v["acc"] for v in r["tasks"].values())/len(r["tasks"])
         row["docs"] = sum(v["docs"] for v in r["tasks"].values())
     row["eval_seconds"] = time.time() - t0
     return row
+
+def val_dataset(tok, params: dict):
+    "The held-out Alpaca set of a profile: the first `n_val` records of `valid` (never trained on), as completion data."
+    from restorelcc.data import load_alpaca, alpaca_pair
+    from restorelcc.train import completion_dataset
+    return completion_dataset(tok, [alpaca_pair(r) for r in load_alpaca("valid", n=params["n_val"])], params["max_length"])
 
 def restore_config(params: dict, seed: int = 0, **kw) -> RestoreConfig:
     "The profile's restoration budget (probe/train samples, epochs, batch, length, heads) as a RestoreConfig."
@@ -145,6 +159,7 @@ def ci_verdict(ci: dict, higher_is_better: bool = True) -> str:
 # %% ../nbs/13_experiments.ipynb #bccee98c
 CELL_PARAMS = ("model", "n_calib", "calib_seqlen", "n_probe", "n_train", "epochs", "batch_size", "grad_accum",
                "max_length", "eval_limit", "ppl_windows", "ppl_seqlen", "heads", "tasks")
+CELL_PARAMS_OPTIONAL = ("n_val", "per_doc")   # in the key only when a profile sets them (older cells were made without)
 
 def cell_key(params: dict, base, regime: str, method: str, seed: int, cfg: dict) -> str:
     "Content hash of one table cell (see above); `base` is the profile's unpruned model."
@@ -159,7 +174,7 @@ def cell_key(params: dict, base, regime: str, method: str, seed: int, cfg: dict)
         if restoration["dtype"] == "float32": restoration.pop("dtype")   # cells made before the setting existed: fp32
         restoration["records"] = load_alpaca("train", n=max(restoration["n_probe"], restoration["n_train"]))
     return content_hash(pruned_key(params, base, meth, sp, pat, params["seeds"][0]) if meth else weights_hash(base),
-                        {k: params.get(k) for k in CELL_PARAMS},
+                        {k: params.get(k) for k in CELL_PARAMS} | {k: params[k] for k in CELL_PARAMS_OPTIONAL if k in params},
                         regime, restoration, restorelcc.__version__, md.version("lm_eval"))
 
 def cells_dir(params: dict) -> Path:
