@@ -138,13 +138,14 @@ def bias_compensation(heads, head_dim: int, seed: int = 0) -> Compensation:
     return Compensation(heads, torch.eye(head_dim).expand(len(heads), -1, -1), mode="bias", seed=seed)
 
 def lofit(pruned, train_ds, n_heads: int, train_kw: dict, l1: float = 1e-3, steps_ratio: float = 1.0, p: float = 1,
-          seed: int = 0) -> dict:
-    "LoFiT on `pruned` (in place): scalings + L1 on all heads, rank by ‖A‖_p, train biases of the top `n_heads`, fold."
+          seed: int = 0, scale_lr: float | None = None) -> dict:
+    "LoFiT on `pruned` (in place): scalings + L1 on all heads (lr `scale_lr`, default the biases'), rank by ‖A‖_p, train biases of the top `n_heads`, fold."
     g = HeadGeometry.from_model(pruned)
     check(l1 >= 0, f"lofit_l1 must be >= 0, got {l1}"); check(steps_ratio > 0, f"lofit_steps_ratio must be > 0, got {steps_ratio}")
     for q in pruned.parameters(): q.requires_grad_(False)
     kw2 = dict(train_kw, seed=seed)
     kw1 = kw2 if steps_ratio == 1 else dict(kw2, max_steps=max(1, round(steps_ratio*_total_steps(train_ds, kw2))))
+    if scale_lr is not None: kw1 = dict(kw1, lr=scale_lr)
     if kw2.get("checkpoint") is not None:                # each step keeps its own checkpoint
         c = Path(kw2["checkpoint"]); kw1 = dict(kw1, checkpoint=c.with_name(f"{c.stem}-scalings{c.suffix}"))
     dev = _train_device(kw2)
@@ -293,7 +294,7 @@ def restorelcc_ffn(dense, pruned, tokenizer, prompts, train_ds, n_units: int, tr
 BASELINES = ("lora", "dora", "lofit", "lcc-training-free", "restorelcc-ffn")
 
 OPTIONS = dict(lora_r=8, lora_alpha=16, lora_dropout=0.0, lora_targets=LORA_TARGETS, merge=False,
-               lofit_l1=1e-3, lofit_steps_ratio=1.0, lofit_norm=1, scorer="probe", K=1, mode="full",
+               lofit_l1=1e-3, lofit_steps_ratio=1.0, lofit_norm=1, lofit_scale_lr=None, scorer="probe", K=1, mode="full",
                capture_batch_size=8, probe_max_length=512, cache=True)
 
 _TRAIN_KEYS = tuple(k for k in inspect.signature(train).parameters if k not in ("model", "dataset", "params", "extra_loss"))
@@ -391,6 +392,7 @@ def run_baseline(method: str, dense, pruned, tokenizer, probe_records, train_ds,
         return dict(model=pm, trainable_params=n_tr, log=log, heads=None, info=info, save=save, peft_model=pm)
     if method == "lofit":
         r = lofit(pruned, train_ds, n_heads, kw, l1=o["lofit_l1"], steps_ratio=o["lofit_steps_ratio"], p=o["lofit_norm"],
+                  scale_lr=o["lofit_scale_lr"],
                   seed=seed)
         n_tr = sum(p.numel() for p in r["compensation"].parameters())
         info.update(site="o_proj input", heads=[list(h) for h in r["heads"]], n_heads=n_heads, l1=o["lofit_l1"],

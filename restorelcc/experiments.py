@@ -18,7 +18,7 @@ from .train import completion_eval
 __all__ = ['PAPER', 'REGIMES', 'DENSE', 'CELL_PARAMS', 'CELL_PARAMS_OPTIONAL', 'profile_params', 'base_model', 'pruned_key',
            'pruned_model', 'eval_row', 'val_dataset', 'restore_config', 'docs_of', 'acc_verdict', 'ppl_verdict',
            'mean_of_task_means', 'ppl_of_windows', 'paired_bootstrap', 'ci_verdict', 'cell_key', 'cells_dir',
-           'table_cell', 'task_pairs']
+           'table_cell', 'select_lr', 'task_pairs']
 
 # %% ../nbs/13_experiments.ipynb #b8298a5b
 PAPER = {
@@ -171,7 +171,8 @@ def cell_key(params: dict, base, regime: str, method: str, seed: int, cfg: dict)
     else:                          # the effective configuration: notebooks asking for the same restoration share the cell
         restoration = asdict(restore_config(params, seed, method=method, **cfg))
         for k in RestoreConfig.NOT_COMPUTED: restoration.pop(k)   # where it runs, what it caches and logs: not the result
-        if restoration["dtype"] == "float32": restoration.pop("dtype")   # cells made before the setting existed: fp32
+        for k, v in RestoreConfig.ADDED.items():           # cells made before a setting existed had its old value
+            if restoration[k] == v: restoration.pop(k)
         restoration["records"] = load_alpaca("train", n=max(restoration["n_probe"], restoration["n_train"]))
     return content_hash(pruned_key(params, base, meth, sp, pat, params["seeds"][0]) if meth else weights_hash(base),
                         {k: params.get(k) for k in CELL_PARAMS} | {k: params[k] for k in CELL_PARAMS_OPTIONAL if k in params},
@@ -182,13 +183,14 @@ def cells_dir(params: dict) -> Path:
     return Path(params["results_dir"])/"cells" if params.get("results_dir") else cache_dir()/"cells"
 
 def table_cell(params: dict, regime: str = "unstructured 50% (Wanda)", method: str = "restorelcc", seed: int = 0,
-               cache: bool | None = None, **cfg) -> dict:
-    "Evaluate the profile's pruned `regime` model, restored by `method` with RestoreConfig overrides `cfg` ('pruned': not restored)."
+               cache: bool | None = None, evaluate: bool = True, **cfg) -> dict:
+    "Evaluate the profile's pruned `regime` model, restored by `method` with RestoreConfig overrides `cfg` ('pruned': not restored); `evaluate=False`: the training record only."
     check(regime in REGIMES or regime == DENSE, f"unknown regime {regime!r}; choose from {', '.join(REGIMES)} or {DENSE!r}")
     check(regime != DENSE or method == "pruned", f"the {DENSE!r} reference is evaluated as it is: use method 'pruned', not {method!r}")
     cache = params["model"] != "tiny" if cache is None else cache
     base, _ = base_model(params)                   # hashed for the key, and the dense model of the restoration
-    f = cells_dir(params)/f"{cell_key(params, base, regime, method, seed, cfg)}.json" if cache else None
+    key = cell_key(params, base, regime, method, seed, cfg)
+    f = cells_dir(params)/f"{key if evaluate else content_hash('trial', key)}.json" if cache else None
     if f is not None and f.is_file():
         logger.info(f"{regime} | {method} {cfg or ''} | seed {seed}: from the cell cache ({f.stem})")
         return json.loads(f.read_text())
@@ -199,10 +201,24 @@ def table_cell(params: dict, regime: str = "unstructured 50% (Wanda)", method: s
         from restorelcc.pipeline import restore
         r = restore(base, pm, tok, restore_config(params, seed, method=method, **cfg))
         pm = r["model"]; info = dict(trainable_params=r["trainable_params"], train_seconds=r["seconds"]["total"])
+        if r.get("log") and r["log"]["val"]: info.update(val_curve=r["log"]["val"], track=r["log"]["track"])
+        if r.get("lost_mean_norm"): info.update(heads=r["heads"], lost_mean_norm=r["lost_mean_norm"])
         if hasattr(pm, "merge_and_unload"): pm = pm.merge_and_unload()   # the same function; unmerged DoRA evaluates ~4x slower
-    row = dict(eval_row(pm, tok, params), **info)
+    row = dict(eval_row(pm, tok, params), **info) if evaluate else info
     if f is not None: write_json(f, row)
     return row
+
+def select_lr(params: dict, regime: str, method: str, grid, steps: int, seed: int = 0, **cfg) -> dict:
+    "Train `method` `steps` optimizer steps at each learning rate of `grid`; pick the lowest held-out Alpaca loss (each trial a cell)."
+    check(params.get("n_val"), "learning rates are chosen on the held-out Alpaca loss: give the profile n_val > 0")
+    trials = []
+    for lr in grid:
+        c = table_cell(params, regime, method, seed, evaluate=False, **dict(cfg, lr=lr, max_steps=steps, n_val=params["n_val"],
+                                                                             val_every=params.get("val_every", 0)))
+        trials.append(dict(lr=lr, val_loss=c["val_curve"][-1][1], val_curve=c["val_curve"], train_seconds=c["train_seconds"]))
+    best = min(trials, key=lambda t: t["val_loss"])
+    logger.info(f"{method}: lr {best['lr']:g} has the lowest held-out loss after {steps} steps ({best['val_loss']:.4f})")
+    return dict(lr=best["lr"], val_loss=best["val_loss"], steps=steps, grid=list(grid), trials=trials)
 
 # %% ../nbs/13_experiments.ipynb #21fb357d
 def task_pairs(task: str, n: int = 100, skip: int = 0) -> list[tuple[str, str]]:

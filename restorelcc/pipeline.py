@@ -51,6 +51,8 @@ class RestoreConfig:
     lora_alpha: int = 16
     merge: bool = False               # LoRA/DoRA: merge and re-apply the pruning mask
     lofit_l1: float = 1e-3
+    lora_dropout: float = 0.0         # LLM-Pruner's and Wanda's LoRA recipes: 0.05
+    lofit_scale_lr: float | None = None   # LoFiT step 1 (scalings) learning rate; None: lr (the official recipe: 5e-3, biases 1e-2)
     dtype: str = "float32"            # the frozen models' dtype (trained parameters stay fp32)
     device: str | None = None         # None: CUDA when available, else the CPU
     n_val: int = 0                    # held-out Alpaca `valid` examples for the validation loss (0: none)
@@ -58,6 +60,7 @@ class RestoreConfig:
     checkpoint_every: int = 0         # training checkpoint every N steps (0: none; restore_run keeps one at the end)
 
     NOT_COMPUTED = ("cache", "device", "n_val", "val_every", "checkpoint_every")   # change where/what is logged, not the result
+    ADDED = dict(dtype="float32", lora_dropout=0.0, lofit_scale_lr=None)   # fields added later, at the value runs had before
 
     def check(self, n_heads_total: int | None = None) -> "RestoreConfig":
         "Validate before any work (`n_heads_total` = L×H of the pruned model, when known)."
@@ -71,6 +74,8 @@ class RestoreConfig:
             check(isinstance(v, int) and not isinstance(v, bool) and v > 0, f"{k} must be a positive integer, got {v!r}")
         check(self.n_probe >= 2, f"n_probe must be at least 2 (probes need a train and a test pair), got {self.n_probe}")
         check(self.lr > 0, f"lr must be positive, got {self.lr}")
+        check(0 <= self.lora_dropout < 1, f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
+        check(self.lofit_scale_lr is None or self.lofit_scale_lr > 0, f"lofit_scale_lr must be positive, got {self.lofit_scale_lr}")
         check(self.max_steps is None or self.max_steps > 0, f"max_steps must be positive, got {self.max_steps}")
         check(self.top_k_dirs is None or self.top_k_dirs > 0, f"top_k_dirs must be positive, got {self.top_k_dirs}")
         for k in ("n_val", "val_every", "checkpoint_every"):
@@ -140,7 +145,7 @@ def restore(dense, pruned, tokenizer, cfg: RestoreConfig | None = None, probe_re
         from restorelcc.baselines import run_baseline
         r = run_baseline(cfg.method, dense, pruned, tokenizer, probe, ds, n_selected(cfg.heads, g.n_total),
                          train_kw, seed=cfg.seed, lora_r=cfg.lora_r, lora_alpha=cfg.lora_alpha, merge=cfg.merge,
-                         lofit_l1=cfg.lofit_l1)
+                         lofit_l1=cfg.lofit_l1, lora_dropout=cfg.lora_dropout, lofit_scale_lr=cfg.lofit_scale_lr)
         times["total"] = time.time() - t0
         return dict(r, method=cfg.method, config=asdict(cfg), seconds=times, n_train_examples=len(ds))
     prompts = [alpaca_prompt(r) if isinstance(r, dict) else r[0] for r in probe]
@@ -156,13 +161,15 @@ def restore(dense, pruned, tokenizer, cfg: RestoreConfig | None = None, probe_re
     comp_mod = Compensation.from_components(comp, heads, mode=cfg.mode, top_k_dirs=cfg.top_k_dirs, seed=cfg.seed)
     logger.info(f"compensating {len(heads)} of {g.n_total} heads ({cfg.mode}); training on {len(ds)} examples")
     comp_mod.to(resolve_device(cfg.device))                           # where `train` puts the model (buffers too)
-    with attach(pruned, comp_mod):
-        log = train(pruned, ds, params=list(comp_mod.parameters()), **train_kw)
+    with attach(pruned, comp_mod):                                   # ‖c‖ of each head wherever the held-out loss is taken
+        log = train(pruned, ds, params=list(comp_mod.parameters()), track=lambda: dict(c_norm=comp_mod.vectors().norm(dim=1).tolist()),
+                    **train_kw)
     times["train"] = time.time() - t1; t2 = time.time()
     fold_into_bias(pruned, comp_mod)
     times["fold"] = time.time() - t2; times["total"] = time.time() - t0
     return dict(model=pruned, method="restorelcc", heads=heads, scores=scores, ranking=rank_heads(scores),
                 compensation=comp_mod, log=log, trainable_params=sum(p.numel() for p in comp_mod.parameters()),
+                lost_mean_norm=[comp.mean[l, h].norm().item() for l, h in heads],   # ‖mean ΔZ‖: what pruning removed
                 config=asdict(cfg), seconds=times, n_train_examples=len(ds), save=None)
 
 # %% ../nbs/10_pipeline.ipynb #fb4744bd

@@ -180,7 +180,7 @@ def train(model, dataset: CompletionDataset, params=None, epochs: int = 3, batch
           grad_accum: int = 1, weight_decay: float = 0.0, warmup: int = 0, seed: int = 0, log_every: int = 10,
           max_steps: int | None = None, extra_loss=None, accelerator=None, group_by_length: bool = True,
           head_at_labels: bool = True, onednn: bool | None = None, device: str | None = None, val_dataset=None,
-          val_every: int = 0, checkpoint=None, checkpoint_every: int = 0, resume: bool = False) -> dict:
+          val_every: int = 0, checkpoint=None, checkpoint_every: int = 0, resume: bool = False, track=None) -> dict:
     "Train `params` (default: `model`'s parameters that require grad) on the completion-only loss; returns the loss log."
     from accelerate import Accelerator
     from transformers import get_linear_schedule_with_warmup
@@ -209,7 +209,7 @@ def train(model, dataset: CompletionDataset, params=None, epochs: int = 3, batch
     total = max_steps or per_epoch*epochs
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     sched = get_linear_schedule_with_warmup(opt, warmup, total)
-    log = dict(losses=[], lrs=[], step_seconds=[], val=[], steps=0, micro_batches=0, tokens=0, real_tokens=0,
+    log = dict(losses=[], lrs=[], step_seconds=[], val=[], track=[], steps=0, micro_batches=0, tokens=0, real_tokens=0,
                padded_tokens=0, seconds=0.0, n_params=sum(p.numel() for p in params),
                effective_batch=batch_size*grad_accum*acc.num_processes, total_steps=total, processes=acc.num_processes,
                group_by_length=group_by_length, head_at_labels=head_at_labels)
@@ -222,11 +222,13 @@ def train(model, dataset: CompletionDataset, params=None, epochs: int = 3, batch
     was_training = model.training; model.train()
     bar = tqdm(total=total, initial=log["steps"], desc="train", disable=not acc.is_local_main_process)
     t0 = time.time()
-    def validate():
+    def validate():                                  # the held-out loss, and what `track()` reports, at this step
         if val_dataset is not None and (not log["val"] or log["val"][-1][0] != log["steps"]):
             log["val"].append((log["steps"], completion_eval(model, val_dataset, head_at_labels=head_at_labels)))
             model.train()
             logger.info(f"step {log['steps']}/{total} validation loss {log['val'][-1][1]:.4f}")
+        if track is not None and (not log["track"] or log["track"][-1][0] != log["steps"]):
+            with torch.no_grad(): log["track"].append((log["steps"], track()))
     try:
         with onednn_linears(model, enabled=onednn) as log["onednn"]:
             if log["steps"] == 0: validate()
