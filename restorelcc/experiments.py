@@ -43,7 +43,7 @@ def profile_params(ns: dict) -> dict:
     from restorelcc.reproduce import PROFILES
     missing = [k for k in PROFILES["smoke"] if k not in ns]
     check(not missing, f"the notebook's parameters cell lacks {missing}; define every key of restorelcc.reproduce.PROFILES")
-    return {k: ns[k] for k in [*PROFILES["smoke"], "results_dir"] if k in ns}   # results_dir: where `table_cell` keeps cells
+    return {k: ns[k] for k in [*PROFILES["smoke"], "grad_accum", "results_dir"] if k in ns}   # results_dir: where `table_cell` keeps cells
 
 # %% ../nbs/13_experiments.ipynb #73cc28a2
 def base_model(params: dict):
@@ -159,7 +159,7 @@ def ci_verdict(ci: dict, higher_is_better: bool = True) -> str:
 # %% ../nbs/13_experiments.ipynb #bccee98c
 CELL_PARAMS = ("model", "n_calib", "calib_seqlen", "n_probe", "n_train", "epochs", "batch_size", "grad_accum",
                "max_length", "eval_limit", "ppl_windows", "ppl_seqlen", "heads", "tasks")
-CELL_PARAMS_OPTIONAL = ("n_val", "per_doc")   # in the key only when a profile sets them (older cells were made without)
+CELL_PARAMS_OPTIONAL = ("n_val", "per_doc")   # in the key only when a profile turns them on (older cells were made without)
 
 def cell_key(params: dict, base, regime: str, method: str, seed: int, cfg: dict) -> str:
     "Content hash of one table cell (see above); `base` is the profile's unpruned model."
@@ -175,7 +175,7 @@ def cell_key(params: dict, base, regime: str, method: str, seed: int, cfg: dict)
             if restoration[k] == v: restoration.pop(k)
         restoration["records"] = load_alpaca("train", n=max(restoration["n_probe"], restoration["n_train"]))
     return content_hash(pruned_key(params, base, meth, sp, pat, params["seeds"][0]) if meth else weights_hash(base),
-                        {k: params.get(k) for k in CELL_PARAMS} | {k: params[k] for k in CELL_PARAMS_OPTIONAL if k in params},
+                        {k: params.get(k) for k in CELL_PARAMS} | {k: params[k] for k in CELL_PARAMS_OPTIONAL if params.get(k)},
                         regime, restoration, restorelcc.__version__, md.version("lm_eval"))
 
 def cells_dir(params: dict) -> Path:

@@ -17,13 +17,21 @@ __all__ = ['PROFILES', 'VERDICTS', 'RESULTS_ORDER', 'experiments_dir', 'list_exp
 PROFILES = {
     "smoke": dict(profile="smoke", model="tiny", n_calib=4, calib_seqlen=64, n_probe=24, n_train=16, epochs=1,
                   batch_size=4, max_length=256, eval_limit=4, ppl_windows=2, ppl_seqlen=64, seeds=[0], side_seeds=[0],
-                  heads=0.25, tasks="arc_easy", second_model=None),
+                  heads=0.25, tasks="arc_easy", second_model=None, n_val=4, val_every=2, per_doc=True),
     "quick": dict(profile="quick", model="smollm2-135m", n_calib=32, calib_seqlen=512, n_probe=256, n_train=64,
                   epochs=1, batch_size=8, max_length=256, eval_limit=25, ppl_windows=16, ppl_seqlen=512,
-                  seeds=[0, 1, 2], side_seeds=[0], heads=0.25, tasks="paper", second_model="gemma3-270m"),
+                  seeds=[0, 1, 2], side_seeds=[0], heads=0.25, tasks="paper", second_model="gemma3-270m", n_val=0,
+                  val_every=0, per_doc=False),
     "full": dict(profile="full", model="smollm2-135m", n_calib=128, calib_seqlen=512, n_probe=1000, n_train=2000,
                  epochs=3, batch_size=8, max_length=500, eval_limit=None, ppl_windows=None, ppl_seqlen=512,
-                 seeds=[0, 1, 2], side_seeds=[0, 1, 2], heads=0.25, tasks="paper", second_model="gemma3-270m"),
+                 seeds=[0, 1, 2], side_seeds=[0, 1, 2], heads=0.25, tasks="paper", second_model="gemma3-270m", n_val=200,
+                 val_every=50, per_doc=True),
+    # the paper's training budget (2,000 Alpaca samples × 3 epochs, batch 8 as 2 × 4, max length 500) on SmolLM2-135M,
+    # one seed; 500 documents of each task (all of RTE's 277), 64 perplexity windows, 200 held-out Alpaca examples
+    "paper": dict(profile="paper", model="smollm2-135m", n_calib=128, calib_seqlen=512, n_probe=1000, n_train=2000,
+                  epochs=3, batch_size=2, grad_accum=4, max_length=500, eval_limit=500, ppl_windows=64, ppl_seqlen=512,
+                  seeds=[0], side_seeds=[0], heads=0.25, tasks="paper", second_model=None, n_val=200, val_every=50,
+                  per_doc=True),
 }
 
 def experiments_dir(nbs=None) -> Path:
