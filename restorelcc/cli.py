@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, importlib, json, sys
 
-from .core import RestoreLCCError, setup_logging
+from .core import RestoreLCCError, setup_logging, quiet_third_party
 
 # %% auto #0
 __all__ = ['COMMANDS', 'add_info_command', 'run_info', 'build_parser', 'main']
@@ -46,15 +46,22 @@ def build_parser() -> argparse.ArgumentParser:
         try: add = getattr(importlib.import_module(mod), fn)
         except (ImportError, AttributeError): continue
         add(sub)
+    for p, default in [(parser, False)] + [(p, argparse.SUPPRESS) for p in sub.choices.values()]:   # before or after COMMAND
+        g = p.add_mutually_exclusive_group()
+        g.add_argument("-v", "--verbose", action="store_true", default=default,
+                       help="everything on the terminal: our debug lines, other libraries' progress bars and messages")
+        g.add_argument("-q", "--quiet", action="store_true", default=default, help="only the result and errors")
     return parser
 
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None): parser.print_help(); return 0
-    setup_logging()
+    if args.verbose and args.quiet: print("restorelcc: error: give -v or -q, not both", file=sys.stderr); return 2
+    setup_logging(verbosity=1 if args.verbose else -1 if args.quiet else 0)
     try:
-        args.func(args); return 0
+        with quiet_third_party(): args.func(args)    # other libraries' bars and chatter: into the run's log
+        return 0
     except RestoreLCCError as e:
         print(f"restorelcc {args.command}: error: {e}", file=sys.stderr); return 2
     except KeyboardInterrupt:

@@ -4,15 +4,16 @@
 
 # %% ../nbs/00_core.ipynb #23bfeb92
 from __future__ import annotations
-import hashlib, json, logging, os, shutil, tempfile, contextlib
+import contextlib, functools, hashlib, json, logging, os, shutil, tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['logger', 'RestoreLCCError', 'check', 'setup_logging', 'content_hash', 'file_hash', 'check_out_dir', 'atomic_dir',
-           'write_json', 'set_seed', 'cache_dir']
+__all__ = ['logger', 'THIRD_PARTY', 'run_log', 'VERBOSITY', 'RestoreLCCError', 'check', 'RunLog', 'setup_logging',
+           'quiet_third_party', 'quietly', 'content_hash', 'file_hash', 'check_out_dir', 'atomic_dir', 'write_json',
+           'set_seed', 'cache_dir']
 
 # %% ../nbs/00_core.ipynb #41772218
 class RestoreLCCError(Exception):
@@ -25,15 +26,87 @@ def check(cond, msg: str):
 
 # %% ../nbs/00_core.ipynb #f0f6b898
 logger = logging.getLogger("restorelcc")
+THIRD_PARTY = ("transformers", "datasets", "lm_eval", "accelerate", "peft", "sentence_transformers", "huggingface_hub",
+               "torch", "py.warnings")
+_FORMAT = logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
 
-def setup_logging(level=logging.INFO):
-    "Send restorelcc's log lines to stderr with a timestamp (idempotent)."
-    if not logger.handlers:
-        h = logging.StreamHandler()
-        h.setFormatter(logging.Formatter("%(asctime)s restorelcc %(levelname)s %(message)s", "%H:%M:%S"))
-        logger.addHandler(h)
-    logger.setLevel(level)
+class RunLog(logging.Handler):
+    "Formatted log lines kept in memory (the newest `capacity`), numbered so a run can write the lines since it started."
+    def __init__(self, capacity: int = 200_000):
+        super().__init__(logging.DEBUG); self.setFormatter(_FORMAT)
+        self.lines, self.n, self.capacity = [], 0, capacity
+    def emit(self, record):
+        try: self.lines.append(self.format(record))
+        except Exception: self.handleError(record); return
+        self.n += 1
+        if len(self.lines) > self.capacity: del self.lines[: len(self.lines) - self.capacity]
+    def mark(self) -> int: return self.n
+    def since(self, mark: int = 0) -> str:
+        k = min(self.n - mark, len(self.lines))
+        return "".join(l + "\n" for l in self.lines[len(self.lines) - k:]) if k > 0 else ""
+    def write(self, path, mark: int = 0) -> Path:
+        "Write the lines since `mark` to `path` (atomically)."
+        path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        with os.fdopen(fd, "w") as f: f.write(self.since(mark))
+        os.replace(tmp, path)
+        return path
+
+run_log = RunLog()
+logger.addHandler(run_log)
+VERBOSITY = [0]            # -1 quiet, 0 default, 1 verbose (set by setup_logging)
+_DEPTH = [0]
+
+def setup_logging(level=logging.INFO, verbosity: int = 0):
+    "Our lines on stderr with a timestamp (idempotent); `verbosity` -1 / 0 / 1: errors only / stages and warnings / everything."
+    VERBOSITY[0] = verbosity
+    term = next((h for h in logger.handlers if getattr(h, "_restorelcc_terminal", False)), None)
+    if term is None:
+        term = logging.StreamHandler(); term._restorelcc_terminal = True
+        term.setFormatter(logging.Formatter("%(asctime)s restorelcc %(levelname)s %(message)s", "%H:%M:%S"))
+        logger.addHandler(term)
+    term.setLevel(logging.ERROR if verbosity < 0 else logging.DEBUG if verbosity > 0 else level)
+    logger.setLevel(logging.DEBUG)                   # the run log keeps everything; the terminal handler filters
+    logger.propagate = False
     return logger
+
+def _ours(frame) -> bool:
+    "Whether the code that is creating a progress bar belongs to restorelcc (tqdm's own frames skipped)."
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "tqdm": frame = frame.f_back
+    return frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "restorelcc"
+
+@contextlib.contextmanager
+def quiet_third_party():
+    "Inside the block: third-party progress bars off, third-party log records (WARNING up) and warnings into `run_log` only."
+    if VERBOSITY[0] > 0 or _DEPTH[0]:
+        _DEPTH[0] += 1
+        try: yield
+        finally: _DEPTH[0] -= 1
+        return
+    import sys, tqdm.std
+    saved = [(lg, lg.level, lg.propagate, list(lg.handlers)) for lg in map(logging.getLogger, THIRD_PARTY)]
+    for lg, *_ in saved: lg.handlers, lg.propagate = [run_log], False; lg.setLevel(logging.WARNING)
+    capturing = logging._warnings_showwarning is not None
+    logging.captureWarnings(True)
+    init = tqdm.std.tqdm.__init__
+    def quiet_init(self, *a, **k):
+        if VERBOSITY[0] < 0 or not _ours(sys._getframe(1)): k["disable"] = True
+        init(self, *a, **k)
+    tqdm.std.tqdm.__init__ = quiet_init
+    _DEPTH[0] += 1
+    try: yield
+    finally:
+        _DEPTH[0] -= 1
+        tqdm.std.tqdm.__init__ = init
+        if not capturing: logging.captureWarnings(False)
+        for lg, level, prop, handlers in saved: lg.setLevel(level); lg.propagate = prop; lg.handlers = handlers
+
+def quietly(f):
+    "Run `f` inside `quiet_third_party()`."
+    @functools.wraps(f)
+    def wrapper(*a, **k):
+        with quiet_third_party(): return f(*a, **k)
+    return wrapper
 
 # %% ../nbs/00_core.ipynb #8d08afc9
 def _feed(h, obj):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
-from .core import RestoreLCCError, check, logger, cache_dir, content_hash, write_json
+from .core import RestoreLCCError, check, logger, cache_dir, content_hash, write_json, quietly, run_log
 from .data import perplexity_windows, TASKS, PAPER_TASKS, task_docs
 
 # %% auto #0
@@ -37,6 +37,7 @@ def perplexity(model, windows: torch.Tensor, batch_size: int = 4, desc: str = "p
     "exp(mean NLL) of `model` over the token windows (n × seqlen), every next-token prediction counted once."
     return math.exp(window_nll(model, windows, batch_size, desc, onednn).sum().item()/(windows.shape[0]*(windows.shape[1] - 1)))
 
+@quietly
 def model_perplexity(model, tokenizer, seqlen: int = 512, n_windows: int | None = 64, source: str = "wiki", batch_size: int = 4,
                      per_window: bool = False) -> dict:
     "Perplexity of `model` on the packaged held-out text: `n_windows` windows of `seqlen` tokens (None: all of it)."
@@ -209,6 +210,7 @@ def _trimmed_hflm():
     return _TrimmedHFLM
 
 # %% ../nbs/09_evaluate.ipynb #dc55085a
+@quietly
 def evaluate(model, tokenizer, tasks=PAPER_TASKS, limit: int | None = None, batch_size: int = 16,
              samples: bool = False, bootstrap_iters: int = 1000, trim_logits: bool = True, onednn: bool | None = None) -> dict:
     "Zero-shot lm-eval on the packaged tasks: per-task acc, acc_norm, stderr, docs, time; and the paper's mean acc."
@@ -316,7 +318,7 @@ def _check_evaluate_args(args) -> list[str]:
 def run_evaluate(args) -> dict:
     tasks = _check_evaluate_args(args)
     from restorelcc.models import load_model
-    t0 = time.time()
+    t0, mark = time.time(), run_log.mark()
     model, tok = load_model(args.model, args.dtype, args.device)
     res = dict(model=args.model, command=" ".join(sys.argv), torch_threads=torch.get_num_threads(), dtype=args.dtype,
                device=str(next(model.parameters()).device))
@@ -325,7 +327,7 @@ def run_evaluate(args) -> dict:
         res["perplexity"] = model_perplexity(model, tok, seqlen=args.seqlen, n_windows=args.ppl_windows, batch_size=min(args.batch_size, 8))
     if args.efficiency: res["efficiency"] = efficiency(model, tok)
     res["total_seconds"] = time.time() - t0
-    write_json(args.out, res)
+    write_json(args.out, res); run_log.write(Path(args.out).with_suffix(".log"), mark)
     if tasks: print(format_table(res))
     if args.ppl: print(f"perplexity ({res['perplexity']['source']}, {res['perplexity']['n_windows']}×{args.seqlen}): {res['perplexity']['ppl']:.3f}")
     if args.efficiency:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from .core import RestoreLCCError, check, logger, cache_dir, file_hash
+from .core import RestoreLCCError, check, logger, cache_dir, file_hash, quietly
 from .data import package_dir, offline
 
 # %% auto #0
@@ -183,6 +183,7 @@ def add_model_args(p, device_help: str = "where the model runs"):
     p.add_argument("--device", default="auto", help=f"{device_help}: cpu, cuda, cuda:1, ... (default auto: cuda when "
                    "available, else cpu)")
 
+@quietly
 def load_model(name, dtype=torch.float32, device: str | None = "cpu", trust_remote_code: bool = False):
     "(model, tokenizer) for a packaged name, a local folder or a hub id (with its `adapter/`, if any); eval mode, pad token set."
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -205,6 +206,7 @@ def load_model(name, dtype=torch.float32, device: str | None = "cpu", trust_remo
     return model.to(device).eval(), tok
 
 # %% ../nbs/01_models.ipynb #34661de1
+@quietly
 def save_checkpoint(model, tokenizer, folder) -> Path:
     "Write `model` and `tokenizer` to `folder` as a vanilla HF checkpoint (safetensors)."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
 import torch
-from .core import RestoreLCCError, check, logger, content_hash, atomic_dir, check_out_dir, write_json, set_seed
+from .core import RestoreLCCError, check, logger, content_hash, atomic_dir, check_out_dir, write_json, set_seed, quietly, run_log
 from .data import load_alpaca, alpaca_pair, alpaca_prompt
 from .models import (load_model, save_checkpoint, HeadGeometry, count_params, decoder_layers, text_config, DTYPES,
                                add_model_args, resolve_device)
@@ -129,6 +129,7 @@ def _val_dataset(cfg: RestoreConfig, tokenizer, data=None, val_records=None):
     recs = list(val_records) if val_records is not None else load_alpaca("valid", data=data, n=cfg.n_val)
     return completion_dataset(tokenizer, [alpaca_pair(r) if isinstance(r, dict) else r for r in recs], cfg.max_length)
 
+@quietly
 def restore(dense, pruned, tokenizer, cfg: RestoreConfig | None = None, probe_records=None, train_records=None,
             data=None, val_records=None, checkpoint=None, resume: bool = False) -> dict:
     "Restore `pruned` (in place) with RestoreLCC or a baseline; returns model, heads, scores, compensation, log, times."
@@ -150,6 +151,7 @@ def restore(dense, pruned, tokenizer, cfg: RestoreConfig | None = None, probe_re
         return dict(r, method=cfg.method, config=asdict(cfg), seconds=times, n_train_examples=len(ds))
     prompts = [alpaca_prompt(r) if isinstance(r, dict) else r[0] for r in probe]
     kw = dict(batch_size=cfg.capture_batch_size, max_length=cfg.probe_max_length, cache=cfg.cache)
+    logger.info(f"scoring heads: lost activations of {len(prompts)} Alpaca prompts, {cfg.scorer} scores")
     if cfg.scorer == "probe":
         pr = probe_heads(dense, pruned, tokenizer, probe, K=cfg.K, seed=cfg.seed, **kw)
         scores, comp = pr["scores"], pr["components"]
@@ -198,7 +200,7 @@ def restore_run(dense, pruned, out, cfg: RestoreConfig | None = None, overwrite:
     cfg = cfg or RestoreConfig()
     cfg.check(_n_heads_total(pruned)); check_out_dir(out, overwrite)
     probe, tr = _records(cfg, data, probe_records, train_records)
-    t0 = time.time()
+    t0, mark = time.time(), run_log.mark()
     pm, ptok = _load(pruned, cfg); dm, dtok = _load(dense, cfg)
     cfg.check(HeadGeometry.from_model(pm).n_total); check_pair(dm, pm, dtok, ptok)
     hashes = dict(dense_weights=weights_hash(dm), pruned_weights=weights_hash(pm), probe_data=content_hash(probe),
@@ -232,6 +234,7 @@ def restore_run(dense, pruned, out, cfg: RestoreConfig | None = None, overwrite:
             final_loss=res["log"]["losses"][-1] if res.get("log") else None, info=res.get("info"),
             val_loss=res["log"]["val"] if res.get("log") else None,
             seconds=dict(res["seconds"], save=time.time() - t1, wall=time.time() - t0)))
+        run_log.write(tmp/"run.log", mark)
     import shutil
     shutil.rmtree(ckpt.parent, ignore_errors=True)                  # the run folder is complete: its checkpoint goes
     logger.info(f"wrote {out}")
@@ -320,7 +323,7 @@ def demo(out="runs/demo", overwrite: bool = False, seed: int = 0, **kw) -> dict:
     tasks = parse_tasks(p["tasks"]) if p["tasks"] else []
     check_out_dir(out, overwrite)
     print(demo_scale(p), flush=True)
-    t0 = time.time(); rows = {}
+    t0, rows, mark = time.time(), {}, run_log.mark()
     pruned_dir = prune_run(p["model"], out/"pruned", p["method"], p["sparsity"], n_calib=p["n_calib"], seqlen=p["seqlen"],
                            seed=seed, overwrite=overwrite)
     cfg = RestoreConfig(heads=p["heads"], n_probe=p["n_probe"], n_train=p["n_train"], epochs=p["epochs"],
@@ -328,10 +331,12 @@ def demo(out="runs/demo", overwrite: bool = False, seed: int = 0, **kw) -> dict:
     restored_dir = restore_run(p["model"], pruned_dir, out/"restored", cfg, overwrite=overwrite)
     times = dict(prune_restore=time.time() - t0)
     for name, src in (("dense", p["model"]), ("pruned", pruned_dir), ("restored", restored_dir)):
+        logger.info(f"evaluating the {name} model: perplexity on {p['ppl_windows']} windows" +
+                    (f", {len(tasks)} tasks × {p['limit']} documents" if tasks else ""))
         t1 = time.time(); m, tok = load_model(src)
         rows[name] = _evaluate_row(m, tok, tasks, p["limit"], p["ppl_windows"]); times[f"eval_{name}"] = time.time() - t1
     res = dict(params=p, seed=seed, rows=rows, seconds=times)
-    write_json(out/"demo.json", res)
+    write_json(out/"demo.json", res); run_log.write(out/"run.log", mark)
     print(format_comparison(rows))
     print(f"run folders: {pruned_dir}, {restored_dir}; results {out/'demo.json'} ({time.time() - t0:.0f} s in all)")
     return res
@@ -348,6 +353,7 @@ def format_comparison(rows: dict) -> str:
 def add_demo_command(sub):
     p = sub.add_parser("demo", help="prune -> restore -> evaluate SmolLM2-135M at a small scale and print the comparison")
     p.add_argument("--out", default="runs/demo", help="folder for the pruned and restored run folders (default runs/demo)")
+    p.add_argument("--model", default=DEMO["model"], help=f"the dense model (default {DEMO['model']}): a packaged name or folder")
     p.add_argument("--limit", type=int, default=DEMO["limit"], help=f"documents per task (default {DEMO['limit']})")
     p.add_argument("--tasks", default=DEMO["tasks"], help="tasks ('paper' = the 7 paper tasks, 'none' = perplexity only)")
     p.add_argument("--seed", type=int, default=0)
@@ -356,4 +362,4 @@ def add_demo_command(sub):
 
 def run_demo(a):
     check(a.limit > 0, f"--limit must be positive, got {a.limit}")
-    return demo(a.out, a.overwrite, a.seed, limit=a.limit, tasks=None if a.tasks == "none" else a.tasks)
+    return demo(a.out, a.overwrite, a.seed, model=a.model, limit=a.limit, tasks=None if a.tasks == "none" else a.tasks)

@@ -9,7 +9,7 @@ import functools, math
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
-from .core import RestoreLCCError, check, logger, set_seed
+from .core import RestoreLCCError, check, logger, set_seed, quietly
 from .data import alpaca_pair
 from .activations import (lost_activations, cached_head_activations, hooked_forward, kept_heads, align_heads,
                                     _batches, _heads_per_layer)
@@ -77,6 +77,7 @@ def probe_features(Zp_q: torch.Tensor, c: torch.Tensor, Zd_qr: torch.Tensor) -> 
     "Rows concat(z_pruned(q) + c_K, z_dense(q ⊕ r)) per head: `[n, L, H, 2d]` from `[n, L, H, d]` each and c `[L, H, d]`."
     return torch.cat([Zp_q + c, Zd_qr], dim=-1)
 
+@quietly
 def probe_heads(dense, pruned, tokenizer, records, K: int = 1, train_frac: float = 0.7, epochs: int = 200,
                 lr: float = 0.01, seed: int = 0, batch_size: int = 8, max_length: int = 512, cache: bool = True) -> dict:
     "Contrastive probe accuracy per head: dict(scores [L, H], train_acc, components, c_K, negatives, train_pairs, test_pairs)."

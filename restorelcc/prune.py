@@ -11,7 +11,7 @@ from typing import Callable
 import torch
 from torch import nn
 from tqdm.auto import tqdm
-from .core import RestoreLCCError, check, content_hash, logger, set_seed, atomic_dir, write_json, check_out_dir
+from .core import RestoreLCCError, check, content_hash, logger, set_seed, atomic_dir, write_json, check_out_dir, quietly, run_log
 from .data import calibration_windows
 from .models import decoder_layers, HeadGeometry, count_params, text_config, add_bias_, enable_biases_, add_model_args
 
@@ -318,6 +318,7 @@ def check_prune_args(method: str, sparsity: float | None, pattern=None, n_calib:
     return float(sparsity), pat
 
 @torch.no_grad()
+@quietly
 def prune(model, tokenizer, method: str, sparsity: float | None = None, pattern=None, n_calib: int = 128,
           seqlen: int = 512, calib_source: str = "c4", seed: int = 0, layers=LINEARS, batch_size: int = 8,
           kv_groups_removed: int | None = None, windows: torch.Tensor | None = None,
@@ -329,6 +330,8 @@ def prune(model, tokenizer, method: str, sparsity: float | None = None, pattern=
     t0 = time.time(); set_seed(seed)
     report = dict(method=method, sparsity=sparsity, pattern=f"{pat[0]}:{pat[1]}" if pat else None, layers=list(layers),
                   seed=seed)
+    logger.info(f"pruning: {method} {report['pattern'] or f'{sparsity:.0%}'}" +
+                ("" if method == "magnitude" else f", {n_calib if windows is None else len(windows)} calibration windows of {seqlen} tokens"))
     if method != "magnitude":
         if windows is None: windows = calibration_windows(tokenizer, n_calib, seqlen, source=calib_source, seed=seed)
         report.update(n_calib=len(windows), seqlen=windows.shape[1], calib_source=calib_source,
@@ -374,7 +377,7 @@ def prune_run(model_name, out, method: str, sparsity: float | None = None, patte
     import restorelcc
     from restorelcc.models import load_model, save_checkpoint
     check_prune_args(method, sparsity, pattern, n_calib, seqlen); check_out_dir(out, overwrite)
-    t0 = time.time()
+    t0, mark = time.time(), run_log.mark()
     model, tok = load_model(model_name, dtype, device) if isinstance(model_name, (str, Path)) else model_name
     dense_hash = content_hash(model.state_dict())
     dense = count_params(model)
@@ -388,6 +391,7 @@ def prune_run(model_name, out, method: str, sparsity: float | None = None, patte
                                         restorelcc_version=restorelcc.__version__, **report,
                                         params_dense=dense["total"], params_pruned=c["total"],
                                         nonzero_pruned=c["nonzero"], wall_seconds=round(time.time() - t0, 2)))
+        run_log.write(tmp/"run.log", mark)
     logger.info(f"wrote {out}")
     return Path(out)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json, os, sys, time
 from pathlib import Path
 
-from .core import RestoreLCCError, check, content_hash, file_hash, logger, write_json
+from .core import RestoreLCCError, check, content_hash, file_hash, logger, write_json, run_log
 
 # %% auto #0
 __all__ = ['PROFILES', 'VERDICTS', 'RESULTS_ORDER', 'experiments_dir', 'list_experiments', 'run_experiment', 'reproduce',
@@ -108,6 +108,7 @@ def save_results(name: str, results_dir, params: dict, tables: dict, verdicts: l
         f = results_dir/(f"{name}.csv" if i == 0 else f"{name}_{i}.csv")
         with open(f, "w", newline="") as fh:
             w = csv.writer(fh); w.writerow(t["columns"]); w.writerows(t["rows"])
+    run_log.write(results_dir/"logs"/f"{name}.log")               # the notebook's whole log, third-party warnings included
     return write_json(results_dir/f"{name}.json", dict(name=name, params={k: v for k, v in params.items() if k != "results_dir"}, tables=tables,
                                                       verdicts=verdicts or [], figures=[str(x) for x in figures or []], notes=notes))
 
