@@ -11,7 +11,7 @@ import torch
 from tqdm.auto import tqdm
 from .core import RestoreLCCError, check, logger, content_hash, cache_dir
 from .data import bos_ids
-from .models import HeadGeometry, decoder_layers
+from .models import HeadGeometry, decoder_layers, onednn_linears
 
 # %% auto #0
 __all__ = ['weights_hash', 'last_token_index', 'prompt_batch', 'position_ids_from_mask', 'hooked_forward', 'head_activations',
@@ -83,7 +83,7 @@ def hooked_forward(model, input_ids, attention_mask, positions=None, logits: boo
     handles = [layers[l].self_attn.o_proj.register_forward_pre_hook(hook(l)) for l in range(len(layers))]
     at_end = pos is not None and bool((pos == input_ids.shape[1] - 1).all())   # left padding: last token at T-1
     try:
-        with torch.no_grad():
+        with torch.no_grad(), onednn_linears(model):          # fp32 on oneDNN where this CPU runs it faster
             out = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids_from_mask(attention_mask),
                         use_cache=False, logits_to_keep=0 if logits and not at_end else 1)
     finally:
