@@ -327,6 +327,10 @@ def prune(model, tokenizer, method: str, sparsity: float | None = None, pattern=
     sparsity, pat = check_prune_args(method, sparsity, pattern, n_calib, seqlen)
     layers = tuple(layers); check(len(layers) > 0, "no layers to prune")
     block_linears(decoder_layers(model)[0], layers)
+    if pat:                                                     # before any work: every pruned row splits into groups of M
+        odd = sorted({l.in_features for b in decoder_layers(model) for l in block_linears(b, layers).values()
+                      if l.in_features % pat[1]})
+        check(not odd, f"{odd[0] if odd else 0} inputs are not a multiple of M={pat[1]}; choose an M that divides every layer's inputs")
     t0 = time.time(); set_seed(seed)
     report = dict(method=method, sparsity=sparsity, pattern=f"{pat[0]}:{pat[1]}" if pat else None, layers=list(layers),
                   seed=seed)

@@ -122,13 +122,17 @@ def completion_eval(model, dataset: CompletionDataset, batch_size: int = 8, head
     return total/max(n, 1)
 
 def _rng_state() -> dict:
+    "Every RNG state as tensors and plain Python values, so the checkpoint loads with `weights_only=True` (no pickle)."
     import random, numpy as np
-    return dict(torch=torch.get_rng_state(), python=random.getstate(), numpy=np.random.get_state(),
-                cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    return dict(torch=torch.get_rng_state(), python=random.getstate(), numpy=[name, torch.from_numpy(keys.astype(np.int64)),
+                pos, has_gauss, gauss], cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
 
 def _set_rng_state(s: dict):
     import random, numpy as np
-    torch.set_rng_state(s["torch"]); random.setstate(s["python"]); np.random.set_state(s["numpy"])
+    name, keys, pos, has_gauss, gauss = s["numpy"]
+    torch.set_rng_state(s["torch"]); random.setstate(s["python"])
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
     if s["cuda"] is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s["cuda"])
 
 def save_train_state(path, params, opt, sched, sampler, micro: int, log: dict, meta: dict) -> Path:
@@ -167,7 +171,7 @@ def _steps(batches, grad_accum: int):
 
 def _load_state(path, params, opt, sched, sampler, meta: dict) -> dict:
     "Load a checkpoint written by `save_train_state` into the run; a clear error when it is from other settings."
-    st = torch.load(path, weights_only=False)
+    st = torch.load(path, weights_only=True)
     diff = {k: (st["meta"].get(k), v) for k, v in meta.items() if st["meta"].get(k) != v}
     check(not diff, f"the checkpoint {path} is from a run with other settings {diff} (checkpoint, now); delete it or "
           "resume with the same settings")
