@@ -17,13 +17,16 @@ PYTEST_ARGS ?=
 .PHONY: env demo test test-fast export check-sync
 
 $(STAMP): settings.ini setup.py requirements-packaged.txt
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	# torch first, on its own: the pinned CPU build (an open range pulls a multi-GB CUDA build)
-	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[dev]"
-	$(BIN)/pip install -q --no-deps -r requirements-packaged.txt
-	touch $(STAMP)
+	@echo "installing the environment into $(VENV) (a few minutes; pip's output goes to $(VENV)/install.log)"
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@# torch first, on its own: the pinned CPU build (an open range pulls a multi-GB CUDA build)
+	@{ $(BIN)/pip install -q --upgrade pip && \
+	   $(BIN)/pip install -q torch==2.13.0 && \
+	   $(BIN)/pip install -q -e ".[dev]" && \
+	   $(BIN)/pip install -q --no-deps -r requirements-packaged.txt; } > $(VENV)/install.log 2>&1 || \
+	 { tail -n 30 $(VENV)/install.log; echo "installing failed; pip's whole output is in $(VENV)/install.log"; exit 1; }
+	@touch $(STAMP)
+	@echo "environment ready: $(VENV)"
 
 env: $(STAMP)
 

@@ -322,13 +322,15 @@ def demo(out="runs/demo", overwrite: bool = False, seed: int = 0, **kw) -> dict:
     p = dict(DEMO, **kw); out = Path(out)
     tasks = parse_tasks(p["tasks"]) if p["tasks"] else []
     check_out_dir(out, overwrite)
+    cfg = RestoreConfig(heads=p["heads"], n_probe=p["n_probe"], n_train=p["n_train"], epochs=p["epochs"],
+                        max_length=p["max_length"], seed=seed)
+    probe, tr = _records(cfg)                       # the Alpaca data is there before any work is done
     print(demo_scale(p), flush=True)
     t0, rows, mark = time.time(), {}, run_log.mark()
     pruned_dir = prune_run(p["model"], out/"pruned", p["method"], p["sparsity"], n_calib=p["n_calib"], seqlen=p["seqlen"],
                            seed=seed, overwrite=overwrite)
-    cfg = RestoreConfig(heads=p["heads"], n_probe=p["n_probe"], n_train=p["n_train"], epochs=p["epochs"],
-                        max_length=p["max_length"], seed=seed)
-    restored_dir = restore_run(p["model"], pruned_dir, out/"restored", cfg, overwrite=overwrite)
+    restored_dir = restore_run(p["model"], pruned_dir, out/"restored", cfg, overwrite=overwrite, probe_records=probe,
+                               train_records=tr)
     times = dict(prune_restore=time.time() - t0)
     for name, src in (("dense", p["model"]), ("pruned", pruned_dir), ("restored", restored_dir)):
         logger.info(f"evaluating the {name} model: perplexity on {p['ppl_windows']} windows" +
