@@ -57,12 +57,20 @@ logger.addHandler(run_log)
 VERBOSITY = [0]            # -1 quiet, 0 default, 1 verbose (set by setup_logging)
 _DEPTH = [0]
 
+class _BarSafeHandler(logging.StreamHandler):
+    "A terminal handler that writes through `tqdm.write`: a log line clears the live progress bars and they redraw below it."
+    def emit(self, record):
+        try:
+            from tqdm import tqdm
+            tqdm.write(self.format(record), file=self.stream)
+        except Exception: self.handleError(record)
+
 def setup_logging(level=logging.INFO, verbosity: int = 0):
     "Our lines on stderr with a timestamp (idempotent); `verbosity` -1 / 0 / 1: errors only / stages and warnings / everything."
     VERBOSITY[0] = verbosity
     term = next((h for h in logger.handlers if getattr(h, "_restorelcc_terminal", False)), None)
     if term is None:
-        term = logging.StreamHandler(); term._restorelcc_terminal = True
+        term = _BarSafeHandler(); term._restorelcc_terminal = True
         term.setFormatter(logging.Formatter("%(asctime)s restorelcc %(levelname)s %(message)s", "%H:%M:%S"))
         logger.addHandler(term)
     term.setLevel(logging.ERROR if verbosity < 0 else logging.DEBUG if verbosity > 0 else level)

@@ -71,7 +71,8 @@ def run_experiment(name: str, profile: str = "smoke", nbs=None, results="results
     try:
         pm.execute_notebook(str(nb), str(runs/f"{name}.ipynb"), parameters=params, cwd=str(nb.parent),
                             progress_bar=False, log_output=False, stdout_file=sys.stdout, stderr_file=sys.stderr,
-                            kernel_name="python3", language="python")   # the notebook's prints and logs stream live
+                            kernel_name="python3", language="python",   # the notebook's prints and logs stream live
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"])   # not the kernel's own start-up warnings
     except pm.PapermillExecutionError as e:
         raise RestoreLCCError(f"experiment {name} failed in cell {e.exec_count}: {e.ename}: {e.evalue}; "
                               f"the executed notebook is {runs/f'{name}.ipynb'}") from None

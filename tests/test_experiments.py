@@ -1,5 +1,5 @@
 "Every experiment notebook in nbs/experiments runs end to end under the smoke profile (tiny random model) via papermill."
-import json
+import json, logging
 from pathlib import Path
 
 import pytest
@@ -33,12 +33,14 @@ def test_experiment_smoke(name, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_parameters_cell_declares_the_profile(name):
+def test_parameters_cell_declares_the_profile(name, caplog):
     "papermill sees every profile key in the parameters cell (one assignment per line), so it injects no 'unknown' ones."
     from papermill.inspection import _infer_parameters
     from papermill.iorw import load_notebook_node
     from restorelcc.reproduce import PROFILES
     nb = load_notebook_node(str(NBS/f"{name}.ipynb"))
-    declared = {p.name for p in _infer_parameters(nb, name="python3", language="python")}
+    with caplog.at_level(logging.WARNING, logger="papermill"):
+        declared = {p.name for p in _infer_parameters(nb, name="python3", language="python")}
+    assert not caplog.records, f"{name}: papermill cannot parse the parameters cell: {caplog.records[0].getMessage()}"
     missing = set(PROFILES["smoke"]) | {"results_dir", "figures_dir"}
     assert not (missing - declared), f"{name}: the parameters cell does not declare {sorted(missing - declared)}"
