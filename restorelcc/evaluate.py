@@ -101,16 +101,24 @@ def task_dir() -> Path:
     return d
 
 # %% ../nbs/09_evaluate.ipynb #834b6f95
+def _git_hash_quietly():
+    "lm-eval's `get_git_commit_hash` without git's 'fatal: not a git repository' on the terminal outside a checkout."
+    import subprocess
+    from lm_eval.loggers.utils import get_commit_from_path
+    try: return subprocess.check_output(["git", "describe", "--always"], stderr=subprocess.DEVNULL).strip().decode()
+    except (subprocess.CalledProcessError, FileNotFoundError): return get_commit_from_path(os.getcwd())
+
 @contextlib.contextmanager
 def offline_env():
-    "Set HF_HUB_OFFLINE / HF_DATASETS_OFFLINE (and quiet lm-eval's INFO logging) inside the block; restore afterwards."
+    "Set HF_HUB_OFFLINE / HF_DATASETS_OFFLINE (and quiet lm-eval's INFO logging and its git call) inside the block; restore afterwards."
+    import lm_eval.evaluator as ev
     keys = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
     old = {k: os.environ.get(k) for k in keys}
-    lg = logging.getLogger("lm_eval"); old_level = lg.level
-    os.environ.update({k: "1" for k in keys}); lg.setLevel(logging.WARNING)
+    lg = logging.getLogger("lm_eval"); old_level = lg.level; old_git = ev.get_git_commit_hash
+    os.environ.update({k: "1" for k in keys}); lg.setLevel(logging.WARNING); ev.get_git_commit_hash = _git_hash_quietly
     try: yield
     finally:
-        lg.setLevel(old_level)
+        lg.setLevel(old_level); ev.get_git_commit_hash = old_git
         for k, v in old.items():
             if v is None: os.environ.pop(k, None)
             else: os.environ[k] = v
