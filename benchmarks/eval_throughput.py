@@ -11,17 +11,17 @@ accuracies and per-document log-likelihoods match lm-eval's HFLM.
 
 Run it with nothing else on the machine: a contended timing is not a measurement.
 """
-import argparse, json, sys, time
+import argparse, sys
 from pathlib import Path
 
 import torch
 from torch import nn
-from restorelcc.core import setup_logging, write_json
+from restorelcc.core import setup_logging
 from restorelcc.data import PAPER_TASKS
 from restorelcc.evaluate import evaluate
 from restorelcc.models import load_model, decoder_layers, onednn_faster
 sys.path.insert(0, str(Path(__file__).parent))
-from train_throughput import matmul_gflops, cpu_name
+from train_throughput import matmul_gflops, cpu_name, save_benchmark
 
 VARIANTS = [("lm-eval HFLM, MKL (today)", dict(trim_logits=False, onednn=False)),
             ("logits only where read", dict(trim_logits=True, onednn=False)),
@@ -69,11 +69,8 @@ def main(argv=None):
     for r in rows:
         for t in r["tasks"].values(): t.pop("loglikelihoods")
     res = dict(model=a.model, limit=a.limit, batch_size=a.batch_size, ceiling_gflops=ceiling, onednn_faster=onednn_faster(),
-               decoder_linear_params=lin, machine=dict(cpu=cpu_name(), threads=torch.get_num_threads(), torch=torch.__version__),
-               command=" ".join(["python"] + sys.argv), date=time.strftime("%Y-%m-%d %H:%M"), rows=rows)
-    write_json(a.out, res)
-    print(f"wrote {a.out}")
-    return res
+               decoder_linear_params=lin, rows=rows)
+    return save_benchmark(res, a.out)
 
 
 if __name__ == "__main__":

@@ -14,14 +14,14 @@ first compensated layer up (the same linears and lm_head again, attention twice)
 gradient. The ceiling is the faster of PyTorch's default fp32 matmul (MKL) and oneDNN's, at 2048³. Run it with
 nothing else on the machine: a contended timing is not a measurement.
 """
-import argparse, json, platform, re, statistics, sys, time
+import argparse, platform, re, statistics, sys, time
 from pathlib import Path
 
 import torch
 from torch import nn
 from restorelcc.core import setup_logging, write_json
 from restorelcc.data import load_alpaca, alpaca_pair
-from restorelcc.models import load_model, HeadGeometry, decoder_layers, onednn_faster, onednn_linears
+from restorelcc.models import load_model, HeadGeometry, decoder_layers, onednn_faster
 from restorelcc.compensation import Compensation, attach
 from restorelcc.train import completion_dataset, train, padding_ratio, StepBatchSampler
 
@@ -91,6 +91,16 @@ def peak_rss_mb() -> float | None:
 def cpu_name() -> str:
     try: return next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
     except (OSError, StopIteration): return platform.processor()
+
+
+def save_benchmark(res: dict, out) -> dict:
+    "`res` with the machine, the command line and the date, written to `out` (JSON)."
+    res = dict(res, machine=dict(cpu=cpu_name(), threads=torch.get_num_threads(), torch=torch.__version__,
+                                 capability=torch.backends.cpu.get_cpu_capability()),
+               command=" ".join(["python"] + sys.argv), date=time.strftime("%Y-%m-%d %H:%M"))
+    write_json(out, res)
+    print(f"wrote {out}")
+    return res
 
 
 def run_variant(model, ds, heads, V, settings: dict, steps: int, compile_model: bool = False) -> dict:
@@ -170,13 +180,8 @@ def main(argv=None):
     for r in rows: print(f"{r['name']:<52}" + " ".join(f"{x:.5f}" for x in r["losses"][:10]))
     res = dict(model=a.model, n_examples=a.n, max_length=a.max_length, steps=a.steps, heads=n_heads, n_heads_total=g.n_total,
                first_layer=min(l for l, _ in heads), padding_ratio_random_pairs=padding_ratio(lengths, [order[i:i+2] for i in range(0, len(order), 2)]),
-               useful_gflop_per_real_token=flops/real/1e9, ceiling_gflops=ceiling, onednn_faster=onednn_faster(),
-               machine=dict(cpu=cpu_name(), threads=torch.get_num_threads(), torch=torch.__version__,
-                            capability=torch.backends.cpu.get_cpu_capability()),
-               command=" ".join(["python"] + sys.argv), date=time.strftime("%Y-%m-%d %H:%M"), rows=rows)
-    write_json(a.out, res)
-    print(f"wrote {a.out}")
-    return res
+               useful_gflop_per_real_token=flops/real/1e9, ceiling_gflops=ceiling, onednn_faster=onednn_faster(), rows=rows)
+    return save_benchmark(res, a.out)
 
 
 if __name__ == "__main__":

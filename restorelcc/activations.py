@@ -4,12 +4,12 @@
 
 # %% ../nbs/03_activations.ipynb #371d2d20
 from __future__ import annotations
-import contextlib, copy, os, tempfile
+import copy, os, tempfile
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
-from .core import RestoreLCCError, check, logger, content_hash, cache_dir
+from .core import check, logger, content_hash, cache_dir
 from .data import bos_ids
 from .models import HeadGeometry, decoder_layers, onednn_linears
 
@@ -125,7 +125,7 @@ def kept_heads(pruned) -> list[list[int]] | None:
     "Per layer, the dense query-head indices a structurally pruned model kept (`config.restorelcc_kept_heads`), else None."
     return getattr(pruned.config, "restorelcc_kept_heads", None)
 
-def align_heads(Z_dense: torch.Tensor, kept, head_dim: int = -3) -> torch.Tensor:
+def align_heads(Z_dense: torch.Tensor, kept) -> torch.Tensor:
     "Slice dense activations `[..., L, H, d]` to the kept heads of each layer (pruned geometry); `kept=None`: unchanged."
     if kept is None: return Z_dense
     L = Z_dense.shape[-3]

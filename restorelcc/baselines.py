@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from .core import RestoreLCCError, check, logger, set_seed
+from .core import check, logger, set_seed
 from .data import alpaca_prompt
 from .models import HeadGeometry, decoder_layers, count_params, save_checkpoint, text_config, enable_biases_, resolve_device
 from .activations import (_batches, position_ids_from_mask, lost_activations, weights_hash, tokenizer_hash,
@@ -18,7 +18,7 @@ from .components import Components, lost_components
 from .probing import SCORERS, probe_heads, score_heads, rank_heads, select_heads
 from .compensation import (MODES, Compensation, CompensationHandle, attach, fold_into_bias, save_compensation,
                                      supports_o_proj_bias)
-from .train import CompletionDataset, completion_dataset, train
+from .train import CompletionDataset, train
 
 # %% auto #0
 __all__ = ['LORA_TARGETS', 'BASELINES', 'OPTIONS', 'pruning_masks', 'lora_model', 'trainable_count', 'merge_and_remask',
@@ -153,7 +153,7 @@ def lofit(pruned, train_ds, n_heads: int, train_kw: dict, l1: float = 1e-3, step
     logger.info(f"LoFiT step 1: scalings of all {g.n_total} heads, L1 {l1}")
     with attach_scaling(pruned, sc):
         log1 = train(pruned, train_ds, params=[sc.A], extra_loss=lambda m, b, o: l1*sc.l1(), **kw1)
-    scores, ranking = lofit_rank_heads(sc)
+    scores, ranking = lofit_rank_heads(sc, p)
     heads = ranking[:n_heads]
     comp = bias_compensation(heads, g.head_dim, seed).to(dev)
     logger.info(f"LoFiT step 2: biases of the top {n_heads} heads")

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_cli.ipynb #60ea4599
 from __future__ import annotations
-import argparse, importlib, json, sys
+import argparse, importlib, sys
 
 from .core import RestoreLCCError, setup_logging, quiet_third_party
 

@@ -4,12 +4,12 @@
 
 # %% ../nbs/06_compensation.ipynb #47859604
 from __future__ import annotations
-import contextlib, json
+import json
 from pathlib import Path
 
 import torch
 from torch import nn
-from .core import RestoreLCCError, check, logger, write_json
+from .core import check, write_json
 from .models import HeadGeometry, text_config, enable_biases_
 
 # %% auto #0

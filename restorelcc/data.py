@@ -8,7 +8,7 @@ import gzip, importlib.util, json, os, re
 from pathlib import Path
 
 import torch
-from .core import RestoreLCCError, check, logger
+from .core import RestoreLCCError, check
 
 # %% auto #0
 __all__ = ['ALPACA_FIELDS', 'TASKS', 'PAPER_TASKS', 'package_dir', 'read_jsonl', 'offline', 'data_root', 'load_alpaca',

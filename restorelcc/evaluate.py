@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
-from .core import RestoreLCCError, check, logger, cache_dir, content_hash, write_json, quietly, run_log
+from .core import check, logger, cache_dir, content_hash, write_json, quietly, run_log
 from .data import perplexity_windows, TASKS, PAPER_TASKS, task_docs
 
 # %% auto #0
@@ -183,7 +183,6 @@ _LM_CLASS = []
 def _trimmed_hflm():
     "The `HFLM` subclass that computes logits only at the trailing positions a batch's continuations need (built once)."
     if _LM_CLASS: return _LM_CLASS[0]
-    import inspect
     from lm_eval.models.huggingface import HFLM
 
     class _TrimmedHFLM(HFLM):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_models.ipynb #03ab4505
 from __future__ import annotations
-import contextlib, json, os, shutil, tempfile, time
+import contextlib, shutil, tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -237,62 +237,6 @@ def enable_biases_(model, *switches: str):
         setattr(text_config(model), s, True)
         if hasattr(model.config, s): setattr(model.config, s, True)
     return model
-
-# %% ../nbs/01_models.ipynb #d99f60b9
-class _OneDNNLinear(torch.autograd.Function):
-    "y = x Wᵀ + b with oneDNN kernels on pre-packed weights; the input gradient is g W (frozen W: no weight gradient)."
-    @staticmethod
-    def forward(ctx, x, packed, packed_t, bias):
-        ctx.packed_t = packed_t
-        return torch.ops.mkldnn._linear_pointwise(x, packed, bias, "none", [None], "")
-    @staticmethod
-    def backward(ctx, g):
-        return torch.ops.mkldnn._linear_pointwise(g.contiguous(), ctx.packed_t, None, "none", [None], ""), None, None, None
-
-def _onednn_forward(mod: nn.Linear, backward: bool):
-    w = mod.weight.detach()
-    packed = torch.ops.mkldnn._reorder_linear_weight(w, None)
-    packed_t = torch.ops.mkldnn._reorder_linear_weight(w.t().contiguous(), None) if backward else None
-    bias = None if mod.bias is None else mod.bias.detach()
-    def forward(x):
-        if x.requires_grad and packed_t is None: return nn.functional.linear(x, mod.weight, mod.bias)  # packed for inference only
-        y2 = x.reshape(-1, x.shape[-1]).contiguous()
-        if x.requires_grad: y = _OneDNNLinear.apply(y2, packed, packed_t, bias)
-        else: y = torch.ops.mkldnn._linear_pointwise(y2, packed, bias, "none", [None], "")
-        return y.reshape(*x.shape[:-1], y.shape[-1])
-    return forward
-
-_ONEDNN_FASTER = {}
-def onednn_faster(n: int = 384, k: int = 576, m: int = 1536, reps: int = 20) -> bool:
-    "True when oneDNN's fp32 linear beats PyTorch's default (MKL) on this CPU at an (n×k)·(k×m) layer (timed once per process)."
-    key = (n, k, m, torch.get_num_threads())
-    if key in _ONEDNN_FASTER: return _ONEDNN_FASTER[key]
-    try:
-        x, w = torch.randn(n, k), torch.randn(m, k)
-        p = torch.ops.mkldnn._reorder_linear_weight(w, None)
-        def best(f):
-            f(); ts = []
-            for _ in range(reps):
-                t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
-            return min(ts)
-        fast = best(lambda: torch.ops.mkldnn._linear_pointwise(x, p, None, "none", [None], "")) < 0.9*best(
-            lambda: nn.functional.linear(x, w))
-    except (RuntimeError, AttributeError): fast = False      # a build without oneDNN's linear ops
-    _ONEDNN_FASTER[key] = fast
-    return fast
-
-@contextlib.contextmanager
-def onednn_linears(model, backward: bool = True, enabled: bool | None = None):
-    "Inside the block, run `model`'s fp32 `nn.Linear`s on oneDNN (CPU) wherever no weight gradient is needed; `enabled=None`: only where `onednn_faster()`."
-    mods = [m for m in model.modules() if isinstance(m, nn.Linear) and m.weight.device.type == "cpu"
-            and m.weight.dtype == torch.float32 and "forward" not in vars(m)]
-    if enabled is None: enabled = bool(mods) and onednn_faster()
-    if enabled:
-        for m in mods: m.forward = _onednn_forward(m, backward)
-    try: yield enabled
-    finally:
-        if enabled:
-            for m in mods: vars(m).pop("forward", None)
 
 # %% ../nbs/01_models.ipynb #4277a647
 def _linear_onednn(x, w, b=None): return torch.ops.mkldnn._linear_pointwise(x, w, b, "none", [None], "")

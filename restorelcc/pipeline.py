@@ -4,14 +4,13 @@
 
 # %% ../nbs/10_pipeline.ipynb #01ad1ec9
 from __future__ import annotations
-import dataclasses, json, os, sys, time
-from dataclasses import dataclass, field, asdict
+import os, time
+from dataclasses import dataclass, asdict
 from pathlib import Path
 
-import torch
 from .core import RestoreLCCError, check, logger, content_hash, atomic_dir, check_out_dir, write_json, set_seed, quietly, run_log
 from .data import load_alpaca, alpaca_pair, alpaca_prompt
-from .models import (load_model, save_checkpoint, HeadGeometry, count_params, decoder_layers, text_config, DTYPES,
+from .models import (load_model, save_checkpoint, HeadGeometry, count_params, text_config, DTYPES,
                                add_model_args, resolve_device)
 from .activations import lost_activations, weights_hash, tokenizer_hash, kept_heads
 from .components import lost_components

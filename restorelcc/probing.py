@@ -9,7 +9,7 @@ import functools, math
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
-from .core import RestoreLCCError, check, logger, set_seed, quietly
+from .core import RestoreLCCError, check, logger, quietly
 from .data import alpaca_pair
 from .activations import (lost_activations, cached_head_activations, hooked_forward, kept_heads, align_heads,
                                     _batches, _heads_per_layer)

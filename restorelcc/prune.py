@@ -11,7 +11,7 @@ from typing import Callable
 import torch
 from torch import nn
 from tqdm.auto import tqdm
-from .core import RestoreLCCError, check, content_hash, logger, set_seed, atomic_dir, write_json, check_out_dir, quietly, run_log
+from .core import check, content_hash, logger, set_seed, atomic_dir, write_json, check_out_dir, quietly, run_log
 from .data import calibration_windows
 from .models import decoder_layers, HeadGeometry, count_params, text_config, add_bias_, enable_biases_, add_model_args
 

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
-from .core import RestoreLCCError, check, logger, set_seed, write_json
+from .core import check, logger, set_seed, write_json
 from .data import bos_ids
 from .models import onednn_linears, resolve_device
 

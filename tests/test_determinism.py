@@ -10,12 +10,7 @@ from restorelcc.models import tiny_llama
 from restorelcc.data import load_alpaca, alpaca_pair
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    "Tiny matmuls on a shared 2-core box: one intra-op thread is ~30x faster than two (no spin-waiting)."
-    n = torch.get_num_threads(); torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")       # conftest.py
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 import json, subprocess, sys
 
 import pytest
-import torch
 from restorelcc.models import tiny_llama, save_checkpoint
 
 
@@ -69,7 +68,6 @@ def test_restore_refuses_a_pruned_model_of_another_dense_model(pair, tmp_path):
 
 
 def test_restore_refuses_empty_data(pair, tmp_path):
-    import os
     (tmp_path/"data"/"alpaca").mkdir(parents=True); (tmp_path/"data"/"alpaca"/"train.jsonl").write_text("")
     r = run("restore", "--dense", pair/"dense", "--pruned", pair/"pruned", "--out", tmp_path/"r", *SMALL,
             "--data", tmp_path/"data")

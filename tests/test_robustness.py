@@ -1,7 +1,7 @@
 """Bad input, as a user meets it through `restorelcc.cli.main`: one clear line on stderr, a non-zero exit, no traceback,
 and nothing written (no run folder, no results file, no temporary folder next to --out). Also interrupted runs and
 malformed data files. Everything runs in-process on the tiny random Llama (no packaged model is loaded)."""
-import functools, json, os, shutil
+import json, os, shutil
 from pathlib import Path
 
 import pytest
@@ -31,13 +31,7 @@ def quiet(monkeypatch):
     if was: hf_logging.enable_progress_bar()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    "Tiny matmuls on a shared 2-core box: one intra-op thread is ~30x faster than two (no spin-waiting)."
-    import torch
-    n = torch.get_num_threads(); torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")       # conftest.py
 
 
 @pytest.fixture(scope="module")
