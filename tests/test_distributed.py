@@ -49,7 +49,8 @@ WORKER = textwrap.dedent('''
 @pytest.fixture(scope="module")
 def work(tmp_path_factory):
     "A magnitude-pruned tiny checkpoint (tokenizer saved, so every process tokenizes alike), V of 4 heads, 2 datasets."
-    from restorelcc.activations import magnitude_prune_, lost_activations
+    from restorelcc.activations import lost_activations
+    from restorelcc.testing import magnitude_prune_
     from restorelcc.components import lost_components
     from restorelcc.data import load_alpaca, alpaca_pair
     from safetensors.torch import save_file
