@@ -44,7 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for mod, fn in COMMANDS:
         try: add = getattr(importlib.import_module(mod), fn)
-        except (ImportError, AttributeError): continue
+        except (ImportError, AttributeError) as e:     # a missing command is an error, never silently absent
+            raise RestoreLCCError(f"the command from {mod}.{fn} cannot be loaded ({type(e).__name__}: {e}); install the "
+                                  "package's dependencies again (`make env`, or `pip install -e .`)") from e
         add(sub)
     for p, default in [(parser, False)] + [(p, argparse.SUPPRESS) for p in sub.choices.values()]:   # before or after COMMAND
         g = p.add_mutually_exclusive_group()
@@ -54,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 def main(argv=None) -> int:
-    parser = build_parser()
+    try: parser = build_parser()
+    except RestoreLCCError as e: print(f"restorelcc: error: {e}", file=sys.stderr); return 2
     args = parser.parse_args(argv)
     if not getattr(args, "func", None): parser.print_help(); return 0
     if args.verbose and args.quiet: print("restorelcc: error: give -v or -q, not both", file=sys.stderr); return 2

@@ -4,8 +4,8 @@
 
 # %% ../nbs/12_pipeline.ipynb #01ad1ec9
 from __future__ import annotations
-import os, time
-from dataclasses import dataclass, asdict
+import argparse, os, time
+from dataclasses import dataclass, asdict, field, fields
 from pathlib import Path
 
 from .core import RestoreLCCError, check, logger, content_hash, atomic_dir, check_out_dir, write_json, set_seed, quietly, run_log
@@ -19,44 +19,63 @@ from .compensation import MODES, Compensation, attach, fold_into_bias, save_comp
 from .train import completion_dataset, train, save_loss_curve
 
 # %% auto #0
-__all__ = ['METHODS', 'DEMO', 'RestoreConfig', 'check_pair', 'restore', 'checkpoint_path', 'restore_run', 'add_restore_command',
-           'run_restore', 'demo_scale', 'demo', 'format_comparison', 'add_demo_command', 'run_demo']
+__all__ = ['METHODS', 'DEMO', 'RestoreConfig', 'check_pair', 'restore', 'checkpoint_path', 'restore_run', 'add_config_args',
+           'config_from_args', 'add_restore_command', 'run_restore', 'demo_scale', 'demo', 'format_comparison',
+           'add_demo_command', 'run_demo']
 
 # %% ../nbs/12_pipeline.ipynb #a81eacbc
 METHODS = ("restorelcc", "lora", "dora", "lofit", "lcc-training-free", "restorelcc-ffn")
 
+def _heads_arg(s: str):
+    "'0.25' -> fraction, '64' -> count."
+    try: return int(s)
+    except ValueError: pass
+    try: return float(s)
+    except ValueError: raise RestoreLCCError(f"--heads {s!r}: give a fraction in (0, 1] (e.g. 0.25) or a count (e.g. 64)") from None
+
+def _opt(default, help: str, choices=None, cli: str | None = None, parse=None, shown=None):
+    "A config field with what its command-line option needs: help, allowed values, option name, parser, default shown."
+    return field(default=default, metadata=dict(help=help, choices=choices, cli=cli, parse=parse, shown=shown))
+
 @dataclass
 class RestoreConfig:
-    "Every parameter of a restoration run (paper / released-code defaults)."
-    method: str = "restorelcc"        # restorelcc | lora | dora | lofit | lcc-training-free | restorelcc-ffn
-    heads: float | int = 0.25         # fraction in (0, 1] of all L×H heads, or a count
-    scorer: str = "probe"             # head selection: probe | random | mse | kl
-    K: int = 1                        # components in c_K for probing
-    mode: str = "full"                # full (β·V + b) | beta (β·V only) | bias (b only)
-    top_k_dirs: int | None = None     # keep only the top-k fixed directions
-    n_probe: int = 1000               # Alpaca prompts for ΔZ and the probes
-    n_train: int = 2000               # Alpaca samples for training
-    epochs: int = 3
-    batch_size: int = 2               # examples per forward (micro-batch); the optimizer step sees
-    lr: float = 1e-3                  #   batch_size × grad_accum × processes = 8 examples, the paper's batch,
-    grad_accum: int = 4               #   and SmolLM2 training fits in 3.5 GB instead of 8.8 GB at 8 × 1
-    max_length: int = 500             # training sequence length
-    max_steps: int | None = None      # stop early (overrides epochs)
-    probe_max_length: int = 512       # prompt length for activation capture
-    capture_batch_size: int = 8
-    seed: int = 0
-    cache: bool = True                # activation cache (keyed by both models' weights, data, parameters)
-    lora_r: int = 8
-    lora_alpha: int = 16
-    merge: bool = False               # LoRA/DoRA: merge and re-apply the pruning mask
-    lofit_l1: float = 1e-3
-    lora_dropout: float = 0.0         # LLM-Pruner's and Wanda's LoRA recipes: 0.05
-    lofit_scale_lr: float | None = None   # LoFiT step 1 (scalings) learning rate; None: lr (the official recipe: 5e-3, biases 1e-2)
-    dtype: str = "float32"            # the frozen models' dtype (trained parameters stay fp32)
-    device: str | None = None         # None: CUDA when available, else the CPU
-    n_val: int = 0                    # held-out Alpaca `valid` examples for the validation loss (0: none)
-    val_every: int = 0                # validation loss every N optimizer steps (0: at the start and the end only)
-    checkpoint_every: int = 0         # training checkpoint every N steps (0: none; restore_run keeps one at the end)
+    "Every parameter of a restoration run (paper / released-code defaults); `restorelcc restore`'s options are made from it."
+    method: str = _opt("restorelcc", "the restoration method", METHODS)
+    heads: float | int = _opt(0.25, "heads to compensate: a fraction in (0, 1] of all L×H heads, or a count", parse=_heads_arg)
+    scorer: str = _opt("probe", "how heads are selected", SCORERS)
+    K: int = _opt(1, "components in c_K for probing")
+    mode: str = _opt("full", "the compensation: full (β·V + b), beta (β·V only) or bias (b only)", MODES)
+    top_k_dirs: int | None = _opt(None, "keep only the top-k fixed directions of each head (none: all d)")
+    n_probe: int = _opt(1000, "Alpaca prompts for the lost activations ΔZ and the probes", cli="probe-samples")
+    n_train: int = _opt(2000, "Alpaca samples for training", cli="train-samples")
+    epochs: int = _opt(3, "passes over the training samples")
+    batch_size: int = _opt(2, "examples per forward (micro-batch); an optimizer step sees batch-size × grad-accum × "
+                              "processes examples: 2 × 4 is the paper's batch of 8, and SmolLM2 training fits in 3.5 GB "
+                              "instead of 8.8 GB at 8 × 1")
+    lr: float = _opt(1e-3, "learning rate (AdamW, linear decay)")
+    grad_accum: int = _opt(4, "micro-batches per optimizer step")
+    max_length: int = _opt(500, "training sequence length in tokens")
+    max_steps: int | None = _opt(None, "stop after this many optimizer steps (overrides --epochs; none: every step)")
+    probe_max_length: int = _opt(512, "prompt length in tokens for activation capture")
+    capture_batch_size: int = _opt(8, "prompts per forward during activation capture")
+    seed: int = _opt(0, "the seed of every random choice")
+    cache: bool = _opt(True, "read or write the activation cache (keyed by both models' weights, the data and the "
+                             "parameters)")
+    lora_r: int = _opt(8, "LoRA/DoRA rank")
+    lora_alpha: int = _opt(16, "LoRA/DoRA alpha")
+    merge: bool = _opt(False, "LoRA/DoRA: merge the adapters and apply the pruning mask again")
+    lofit_l1: float = _opt(1e-3, "LoFiT: L1 weight on the step-1 scalings")
+    lora_dropout: float = _opt(0.0, "LoRA/DoRA dropout (LLM-Pruner's and Wanda's recipes: 0.05)")
+    lofit_scale_lr: float | None = _opt(None, "LoFiT step 1 (scalings) learning rate (none: --lr; the official recipe: "
+                                              "5e-3, with the biases at 1e-2)")
+    dtype: str = _opt("float32", "the frozen models' dtype (trained parameters stay float32); measure before you choose: "
+                                 "bf16 is fast only on CPUs with bf16 instructions and on GPUs", DTYPES)
+    device: str | None = _opt(None, "where both models run and training happens: cpu, cuda, cuda:1, ... (auto: CUDA when "
+                                    "available, else the CPU)", parse=lambda s: None if s == "auto" else s, shown="auto")
+    n_val: int = _opt(0, "held-out Alpaca valid examples for the validation loss (0: none)", cli="val-samples")
+    val_every: int = _opt(0, "validation loss every N optimizer steps (0: at the start and the end only)")
+    checkpoint_every: int = _opt(0, "training checkpoint every N steps, kept beside --out until the run folder is "
+                                    "written (0: none)")
 
     NOT_COMPUTED = ("cache", "device", "n_val", "val_every", "checkpoint_every")   # change where/what is logged, not the result
     ADDED = dict(dtype="float32", lora_dropout=0.0, lofit_scale_lr=None)   # fields added later, at the value runs had before
@@ -240,55 +259,50 @@ def restore_run(dense, pruned, out, cfg: RestoreConfig | None = None, overwrite:
     return Path(out)
 
 # %% ../nbs/12_pipeline.ipynb #2cbde935
-def _heads_arg(s: str):
-    "'0.25' -> fraction, '64' -> count."
-    try: return int(s)
-    except ValueError: pass
-    try: return float(s)
-    except ValueError: raise RestoreLCCError(f"--heads {s!r}: give a fraction in (0, 1] (e.g. 0.25) or a count (e.g. 64)") from None
+class _HelpFormatter(argparse.HelpFormatter):
+    "argparse's formatter, but a help text's own lines stay lines (each wrapped alone; 'choices:' lines never wrapped)."
+    def _split_lines(self, text, width):
+        out = []
+        for line in text.splitlines():
+            out += [line] if line.startswith("choices:") else super()._split_lines(line, width)
+        return out
+
+def add_config_args(p, cls=None):
+    "One option per field of the dataclass `cls` (default `RestoreConfig`): its name, type, default and allowed values."
+    for f in fields(cls or RestoreConfig):
+        m, name = f.metadata, "--" + (f.metadata.get("cli") or f.name.replace("_", "-"))
+        shown = m.get("shown") or ("none" if f.default is None else f.default)
+        if f.type in (bool, "bool"):
+            flag = name if not f.default else "--no-" + name[2:]
+            p.add_argument(flag, dest=f.name, action="store_false" if f.default else "store_true", default=f.default,
+                           help=f"{'do not ' if f.default else ''}{m['help']}\ndefault: off")
+            continue
+        base = str(f.type).split("|")[0].strip()
+        parse = m.get("parse") or {"int": int, "float": float}.get(base, str)
+        if f.default is None and not m.get("parse"): parse = (lambda t: lambda s: None if s.lower() == "none" else t(s))(parse)
+        lines = [m["help"], f"default: {shown}"] + ([f"choices: {' | '.join(m['choices'])}"] if m.get("choices") else [])
+        p.add_argument(name, dest=f.name, type=parse, default=f.default, metavar=name[2:].upper().replace("-", "_"),
+                      help="\n".join(lines))
+
+def config_from_args(a, cls=None):
+    "The dataclass `cls` (default `RestoreConfig`) from the options `add_config_args` made."
+    cls = cls or RestoreConfig
+    return cls(**{f.name: getattr(a, f.name) for f in fields(cls)})
 
 def add_restore_command(sub):
-    p = sub.add_parser("restore", help="restore a pruned model with RestoreLCC (or a baseline) into a run folder")
-    p.add_argument("--dense", default="smollm2-135m", help="the dense model: packaged name, folder or hub id")
+    p = sub.add_parser("restore", help="restore a pruned model with RestoreLCC (or a baseline) into a run folder",
+                       formatter_class=_HelpFormatter)
+    p.add_argument("--dense", default="smollm2-135m", help="the dense model: packaged name, folder or hub id\ndefault: smollm2-135m")
     p.add_argument("--pruned", required=True, help="the pruned model's folder (a `restorelcc prune` run folder)")
     p.add_argument("--out", required=True, help="run folder to create (must not exist unless --overwrite)")
-    p.add_argument("--method", default="restorelcc", help=f"one of {', '.join(METHODS)}")
-    p.add_argument("--heads", default="0.25", help="fraction of all heads (e.g. 0.25) or a count (default 0.25)")
-    p.add_argument("--scorer", default="probe", help=f"head selection: {', '.join(SCORERS)} (default probe)")
-    p.add_argument("--K", type=int, default=1, help="components in c_K for probing (default 1)")
-    p.add_argument("--mode", default="full", help="compensation: full (β·V + b), beta (no b), bias (no β·V)")
-    p.add_argument("--top-k-dirs", type=int, default=None, help="keep only the top-k fixed directions per head")
-    p.add_argument("--probe-samples", type=int, default=1000, help="Alpaca prompts for probing (default 1000)")
-    p.add_argument("--train-samples", type=int, default=2000, help="Alpaca training samples (default 2000)")
-    p.add_argument("--epochs", type=int, default=3); p.add_argument("--batch-size", type=int, default=2,
-                                                                         help="examples per forward (default 2)")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--grad-accum", type=int, default=4, help="micro-batches per optimizer step (default 4: with "
-                   "--batch-size 2 the step sees 8 examples, the paper's batch, at a third of the memory of 8 x 1)")
-    p.add_argument("--max-length", type=int, default=500, help="training sequence length (default 500)")
-    p.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps")
-    p.add_argument("--lora-r", type=int, default=8); p.add_argument("--lora-alpha", type=int, default=16)
-    p.add_argument("--merge", action="store_true", help="LoRA/DoRA: merge adapters and re-apply the pruning mask")
-    p.add_argument("--seed", type=int, default=0)
-    add_model_args(p, "where both models run and training happens")
-    p.add_argument("--data", default=None, help="folder with alpaca/train.jsonl (default $RESTORELCC_DATA, else the hub)")
-    p.add_argument("--no-cache", action="store_true", help="do not read or write the activation cache")
+    p.add_argument("--data", default=None, help="folder with alpaca/train.jsonl\ndefault: $RESTORELCC_DATA, else the hub")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
-    p.add_argument("--val-samples", type=int, default=0, help="held-out Alpaca valid examples for the validation loss (default 0: none)")
-    p.add_argument("--val-every", type=int, default=0, help="validation loss every N steps (default 0: start and end only)")
-    p.add_argument("--checkpoint-every", type=int, default=0, help="training checkpoint every N steps, kept beside --out "
-                   "until the run folder is written (default 0: none)")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
+    add_config_args(p.add_argument_group("the restoration (RestoreConfig)"))
     p.set_defaults(func=run_restore)
 
 def run_restore(a) -> Path:
-    cfg = RestoreConfig(method=a.method, heads=_heads_arg(a.heads), scorer=a.scorer, K=a.K, mode=a.mode,
-                        top_k_dirs=a.top_k_dirs, n_probe=a.probe_samples, n_train=a.train_samples, epochs=a.epochs,
-                        batch_size=a.batch_size, lr=a.lr, grad_accum=a.grad_accum, max_length=a.max_length,
-                        max_steps=a.max_steps, seed=a.seed, cache=not a.no_cache, lora_r=a.lora_r,
-                        lora_alpha=a.lora_alpha, merge=a.merge, dtype=a.dtype, device=a.device, n_val=a.val_samples,
-                        val_every=a.val_every, checkpoint_every=a.checkpoint_every)
-    cfg.check()
+    cfg = config_from_args(a).check()
     check(Path(a.pruned).is_dir(), f"--pruned {a.pruned} is not a folder; give the run folder written by `restorelcc prune`")
     out = restore_run(a.dense, a.pruned, a.out, cfg, a.overwrite, a.data, resume=a.resume)
     print(f"wrote {out}")
