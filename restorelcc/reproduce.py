@@ -4,14 +4,15 @@
 
 # %% ../nbs/14_reproduce.ipynb #cb0a1fd9
 from __future__ import annotations
-import json, os, sys, time
+import json, math, os, sys, time
 from pathlib import Path
 
 from .core import RestoreLCCError, check, content_hash, file_hash, logger, write_json, run_log
 
 # %% auto #0
-__all__ = ['PROFILES', 'VERDICTS', 'RESULTS_ORDER', 'experiments_dir', 'list_experiments', 'run_experiment', 'reproduce',
-           'save_results', 'render_results_md', 'update_readme', 'add_reproduce_command', 'run_reproduce']
+__all__ = ['PROFILES', 'VERDICTS', 'RESULTS_ORDER', 'experiments_dir', 'list_experiments', 'keep_notebook', 'run_experiment',
+           'reproduce', 'save_results', 'render_results_md', 'summary_md', 'write_results_md', 'update_readme',
+           'add_reproduce_command', 'run_reproduce']
 
 # %% ../nbs/14_reproduce.ipynb #ae70c9a8
 PROFILES = {
@@ -47,6 +48,24 @@ def list_experiments(nbs=None) -> list[str]:
 # %% ../nbs/14_reproduce.ipynb #9f081a98
 def _marker(results: Path, name: str) -> Path: return results/".done"/f"{name}.json"
 
+def keep_notebook(src, dest, paths: dict | None = None, max_output_bytes: int = 100_000) -> Path:
+    "A browsable copy of an executed notebook: papermill's timings out, machine paths (`paths`: absolute → shown) replaced, no output over `max_output_bytes`."
+    import nbformat
+    nb = nbformat.read(str(src), as_version=4)
+    nb.metadata.pop("papermill", None)
+    def clean(s: str) -> str:
+        for a, b in sorted((paths or {}).items(), key=lambda kv: -len(kv[0])): s = s.replace(a, b)
+        return s
+    for c in nb.cells:
+        for k in ("papermill", "execution"): c.metadata.pop(k, None)
+        c.source = clean(c.source)
+        if c.cell_type != "code": continue
+        c.outputs = [nbformat.from_dict(json.loads(clean(json.dumps(o)))) for o in c.outputs
+                     if len(json.dumps(o)) <= max_output_bytes]
+    dest = Path(dest); dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp"); nbformat.write(nb, str(tmp)); tmp.replace(dest)
+    return dest
+
 def run_experiment(name: str, profile: str = "smoke", nbs=None, results="results", figures="figures",
                    runs="runs/reproduce", force: bool = False, extra: dict | None = None) -> dict:
     "Execute experiment `name` with papermill under `profile`; skipped when its marker says it already ran as asked."
@@ -77,6 +96,8 @@ def run_experiment(name: str, profile: str = "smoke", nbs=None, results="results
         raise RestoreLCCError(f"experiment {name} failed in cell {e.exec_count}: {e.ename}: {e.evalue}; "
                               f"the executed notebook is {runs/f'{name}.ipynb'}") from None
     info = dict(name=name, profile=profile, key=key, seconds=round(time.time() - t0, 1), finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+    keep_notebook(runs/f"{name}.ipynb", results/"notebooks"/f"{name}.ipynb",
+                  {str(results.absolute()): "results", str(figures.absolute()): "figures", str(Path.cwd()): "."})
     write_json(m, info)
     return dict(info, skipped=False)
 
@@ -148,12 +169,78 @@ def render_results_md(results_dir="results", figures_rel: str = "", max_rows: in
         out.append("")
     return "\n".join(out)
 
-def update_readme(readme="README.md", results_dir="results", figures_rel="figures/") -> bool:
-    "Replace the text between `<!-- results:start -->` and `<!-- results:end -->` in the README; True if changed."
+
+# %% ../nbs/14_reproduce.ipynb #e1e9d020
+def _budget(params: dict) -> str:
+    "The training budget and evaluation size a result was measured at, in words."
+    steps = math.ceil(params["n_train"]/(params["batch_size"]*params.get("grad_accum", 1)))*params["epochs"]
+    ev = f"first {params['eval_limit']} documents a task" if params.get("eval_limit") else "whole test sets"
+    return (f"profile `{params.get('profile', '?')}`: {steps} optimizer steps of {params['batch_size']*params.get('grad_accum', 1)} "
+            f"Alpaca samples, {ev}, perplexity on {params.get('ppl_windows') or 'all'} windows of {params['ppl_seqlen']} tokens")
+
+def _main_table_md(r: dict) -> list[str]:
+    "The main table as regime × method: perplexity / mean accuracy in % (± sd over seeds), and its verdicts."
+    t = r["tables"]["main table"]; col = {c: i for i, c in enumerate(t["columns"])}
+    methods = [m for m in ("pruned", "lora", "dora", "lofit", "restorelcc") if any(row[col["method"]] == m for row in t["rows"])]
+    regimes = list(dict.fromkeys((row[col["model"]], row[col["regime"]]) for row in t["rows"] if row[col["method"]] != "dense"))
+    cell = {(row[col["model"]], row[col["regime"]], row[col["method"]]): row for row in t["rows"]}
+    fmt = lambda row: "" if row is None else (f"{row[col['ppl']]:.2f} / {row[col['mean_acc']]:.1f}"
+                                             + (f" ± {row[col['mean_acc_std']]:.1f}" if row[col["seeds"]] > 1 else ""))
+    verdict = lambda m, g, what: next((v["verdict"] for v in r.get("verdicts", []) if v["claim"].startswith(f"{m}, {g}:")
+                                       and what in v["claim"]), "")
+    out = ["| model | regime | " + " | ".join(methods) + " | lowest ppl | best accuracy |", "|---|---|" + "---|"*(len(methods) + 2)]
+    out += [f"| {m} | {g} | " + " | ".join(fmt(cell.get((m, g, x))) for x in methods)
+            + f" | {verdict(m, g, 'perplexity')} | {verdict(m, g, 'accuracy')} |" for m, g in regimes]
+    return out
+
+def _headline_md(r: dict) -> list[str]:
+    "The headline rows: perplexity and mean accuracy in %, each with its paired 95 % interval against RestoreLCC."
+    t = r["tables"]["headline"]; col = {c: i for i, c in enumerate(t["columns"])}
+    verdicts = {v["claim"]: v["verdict"] for v in r.get("verdicts", [])}
+    v = lambda label, what: next((x for c, x in verdicts.items() if c.endswith(f"beats {label} on {what}")), "")
+    out = ["| row | steps | ppl | RestoreLCC − row, ppl [95 % CI] | mean acc (%) | RestoreLCC − row, acc [95 % CI] | verdict (ppl / acc) |",
+           "|---|---|---|---|---|---|---|"]
+    for row in t["rows"]:
+        label = row[col["row"]]
+        vs = " / ".join(x for x in (v(label, "perplexity"), v(label, "accuracy")) if x) or "reference"
+        out.append(f"| {label} | {row[col['steps']]} | {row[col['ppl']]:.2f} | {row[col['ppl: RestoreLCC − row [95% CI]']] or '—'} | "
+                   f"{row[col['mean_acc']]:.2f} | {row[col['acc: RestoreLCC − row [95% CI]']] or '—'} | {vs} |")
+    return out
+
+def summary_md(results_dir="results") -> str:
+    "The README's results: one compact table per budget (the headline at the paper's budget once it has run, the quick main table), with links."
+    out = []
+    for name, title, table in (("headline", "At the paper's training budget (the headline)", _headline_md),
+                               ("main_table", "The main table at the quick profile's budget", _main_table_md)):
+        f = Path(results_dir)/f"{name}.json"
+        if not f.is_file(): continue
+        r = json.loads(f.read_text())
+        out += [f"**{title}** ({_budget(r['params'])}). "
+                + ("Cells: perplexity / mean accuracy over the 7 tasks in % (± sd over seeds); the last two columns are the "
+                   "verdicts on the paper's claims that RestoreLCC has the lowest perplexity and the best accuracy."
+                   if name == "main_table" else "Paired bootstrap by document (accuracy) and by window (perplexity)."), ""]
+        out += table(r) + [""]
+    out.append("Every table, verdict and figure, each with the budget it was measured at: [results/RESULTS.md](results/RESULTS.md)."
+               + (" The executed experiment notebooks, with their outputs: [results/notebooks/](results/notebooks/)."
+                  if (Path(results_dir)/"notebooks").is_dir() else ""))
+    return "\n".join(out)
+
+def write_results_md(results_dir="results") -> Path:
+    "results/RESULTS.md: every result's tables, verdicts and figures, rendered from results/*.json (never typed by hand)."
+    text = ("# Results\n\nGenerated by `restorelcc reproduce` from `results/*.json`; do not edit. Each section names the "
+            "profile it ran under, which sets its training budget and evaluation size.\n\n"
+            + render_results_md(results_dir, "../figures/"))
+    f = Path(results_dir)/"RESULTS.md"
+    tmp = f.with_name(f".{f.name}.tmp"); tmp.write_text(text); tmp.replace(f)
+    return f
+
+def update_readme(readme="README.md", results_dir="results") -> bool:
+    "Write results/RESULTS.md and put the compact summary between `<!-- results:start -->` and `<!-- results:end -->` in the README; True if the README changed."
     readme = Path(readme); text = readme.read_text()
     a, b = "<!-- results:start -->", "<!-- results:end -->"
     check(a in text and b in text, f"{readme} has no {a} ... {b} block to fill")
-    new = text[:text.index(a) + len(a)] + "\n" + render_results_md(results_dir, figures_rel) + "\n" + text[text.index(b):]
+    write_results_md(results_dir)
+    new = text[:text.index(a) + len(a)] + "\n" + summary_md(results_dir) + "\n" + text[text.index(b):]
     if new != text: readme.write_text(new)
     return new != text
 
