@@ -18,7 +18,7 @@ from .models import decoder_layers
 
 # %% auto #0
 __all__ = ['SCORERS', 'sentence_encoder', 'contrastive_negatives', 'train_probes', 'pair_split', 'as_pairs', 'probe_features',
-           'probe_heads', 'kl_scores', 'score_heads', 'rank_heads', 'n_selected', 'select_heads']
+           'probe_inputs', 'probe_heads', 'kl_scores', 'score_heads', 'rank_heads', 'n_selected', 'select_heads']
 
 # %% ../nbs/07_probing.ipynb #0598a795
 @functools.lru_cache(maxsize=1)
@@ -77,27 +77,35 @@ def probe_features(Zp_q: torch.Tensor, c: torch.Tensor, Zd_qr: torch.Tensor) -> 
     "Rows concat(z_pruned(q) + c_K, z_dense(q ⊕ r)) per head: `[n, L, H, 2d]` from `[n, L, H, d]` each and c `[L, H, d]`."
     return torch.cat([Zp_q + c, Zd_qr], dim=-1)
 
-@quietly
-def probe_heads(dense, pruned, tokenizer, records, K: int = 1, train_frac: float = 0.7, epochs: int = 200,
-                lr: float = 0.01, seed: int = 0, batch_size: int = 8, max_length: int = 512, cache: bool = True) -> dict:
-    "Contrastive probe accuracy per head: dict(scores [L, H], train_acc, components, c_K, negatives, train_pairs, test_pairs)."
+def probe_inputs(dense, pruned, tokenizer, records, train_frac: float = 0.7, seed: int = 0, batch_size: int = 8,
+                 max_length: int = 512, cache: bool = True) -> dict:
+    "What the probes train on: Zd, Zp (prompts), Zqr (dense z(q ⊕ r) for the N true then N contrastive pairs), labels y, the pair split as rows."
     pairs = as_pairs(records)
     prompts, responses = [p for p, _ in pairs], [r for _, r in pairs]
     neg = contrastive_negatives(responses)
     train_pairs, test_pairs = pair_split(len(pairs), train_frac, seed)
     Zd, Zp = lost_activations(dense, pruned, tokenizer, prompts, batch_size, max_length, cache=cache)
-    comp = lost_components(Zd, Zp); c = main_component(comp, K)
     qr = [q + r for q, r in pairs] + [q + responses[j] for q, j in zip(prompts, neg.tolist())]
     Zqr = align_heads(cached_head_activations(dense, tokenizer, qr, batch_size, max_length, cache=cache,
                                               desc="dense q+r"), kept_heads(pruned))
-    N, L, H, d = Zp.shape
-    X = probe_features(Zp.repeat(2, 1, 1, 1), c, Zqr).reshape(2 * N, L * H, 2 * d)
-    y = torch.cat([torch.ones(N), torch.zeros(N)])
+    N = len(pairs)
     rows = lambda p: torch.cat([p, p + N])                        # both rows of a pair on the same side
-    logger.info(f"training {L*H} head probes on {len(train_pairs)} pairs, testing on {len(test_pairs)}")
-    acc, tr_acc = train_probes(X, y, rows(train_pairs), rows(test_pairs), epochs, lr, seed)
-    return dict(scores=acc.view(L, H), train_acc=tr_acc.view(L, H), components=comp, c_K=c, K=K, negatives=neg,
-                train_pairs=train_pairs, test_pairs=test_pairs)
+    return dict(Zd=Zd, Zp=Zp, Zqr=Zqr, y=torch.cat([torch.ones(N), torch.zeros(N)]), train_rows=rows(train_pairs),
+                test_rows=rows(test_pairs), negatives=neg, train_pairs=train_pairs, test_pairs=test_pairs)
+
+@quietly
+def probe_heads(dense, pruned, tokenizer, records, K: int = 1, train_frac: float = 0.7, epochs: int = 200,
+                lr: float = 0.01, seed: int = 0, batch_size: int = 8, max_length: int = 512, cache: bool = True,
+                inputs: dict | None = None) -> dict:
+    "Contrastive probe accuracy per head: dict(scores [L, H], train_acc, components, c_K, negatives, train_pairs, test_pairs); `inputs`: from `probe_inputs`."
+    inp = inputs or probe_inputs(dense, pruned, tokenizer, records, train_frac, seed, batch_size, max_length, cache)
+    comp = lost_components(inp["Zd"], inp["Zp"]); c = main_component(comp, K)
+    N, L, H, d = inp["Zp"].shape
+    X = probe_features(inp["Zp"].repeat(2, 1, 1, 1), c, inp["Zqr"]).reshape(2 * N, L * H, 2 * d)
+    logger.info(f"training {L*H} head probes on {len(inp['train_pairs'])} pairs, testing on {len(inp['test_pairs'])}")
+    acc, tr_acc = train_probes(X, inp["y"], inp["train_rows"], inp["test_rows"], epochs, lr, seed)
+    return dict(scores=acc.view(L, H), train_acc=tr_acc.view(L, H), components=comp, c_K=c, K=K, negatives=inp["negatives"],
+                train_pairs=inp["train_pairs"], test_pairs=inp["test_pairs"])
 
 # %% ../nbs/07_probing.ipynb #94559fcf
 def _patch_hook(H: int, d: int, B: int, Zd_layer: torch.Tensor):
