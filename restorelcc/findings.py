@@ -8,7 +8,6 @@ import math, os
 from pathlib import Path
 
 import torch
-from .core import check
 from .data import bos_ids
 from .models import count_params
 from .compensation import Compensation, attach

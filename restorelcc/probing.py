@@ -18,7 +18,8 @@ from .models import decoder_layers
 
 # %% auto #0
 __all__ = ['SCORERS', 'sentence_encoder', 'contrastive_negatives', 'train_probes', 'pair_split', 'as_pairs', 'probe_features',
-           'probe_inputs', 'probe_heads', 'kl_scores', 'score_heads', 'rank_heads', 'n_selected', 'select_heads']
+           'probe_inputs', 'probe_heads', 'probe_null', 'kl_scores', 'score_heads', 'rank_heads', 'n_selected',
+           'select_heads']
 
 # %% ../nbs/07_probing.ipynb #0598a795
 @functools.lru_cache(maxsize=1)
@@ -99,13 +100,28 @@ def probe_heads(dense, pruned, tokenizer, records, K: int = 1, train_frac: float
                 inputs: dict | None = None) -> dict:
     "Contrastive probe accuracy per head: dict(scores [L, H], train_acc, components, c_K, negatives, train_pairs, test_pairs); `inputs`: from `probe_inputs`."
     inp = inputs or probe_inputs(dense, pruned, tokenizer, records, train_frac, seed, batch_size, max_length, cache)
-    comp = lost_components(inp["Zd"], inp["Zp"]); c = main_component(comp, K)
-    N, L, H, d = inp["Zp"].shape
-    X = probe_features(inp["Zp"].repeat(2, 1, 1, 1), c, inp["Zqr"]).reshape(2 * N, L * H, 2 * d)
+    X, comp, c = _probe_rows(inp, K)
+    L, H = inp["Zp"].shape[1:3]
     logger.info(f"training {L*H} head probes on {len(inp['train_pairs'])} pairs, testing on {len(inp['test_pairs'])}")
     acc, tr_acc = train_probes(X, inp["y"], inp["train_rows"], inp["test_rows"], epochs, lr, seed)
     return dict(scores=acc.view(L, H), train_acc=tr_acc.view(L, H), components=comp, c_K=c, K=K, negatives=inp["negatives"],
                 train_pairs=inp["train_pairs"], test_pairs=inp["test_pairs"])
+
+def _probe_rows(inp: dict, K: int):
+    "(X [2N, L·H, 2d], components, c_K): every head's probe rows concat(z_pruned(q) + c_K, z_dense(q ⊕ r±))."
+    comp = lost_components(inp["Zd"], inp["Zp"]); c = main_component(comp, K)
+    N, L, H, d = inp["Zp"].shape
+    return probe_features(inp["Zp"].repeat(2, 1, 1, 1), c, inp["Zqr"]).reshape(2 * N, L * H, 2 * d), comp, c
+
+def probe_null(inputs: dict, K: int = 1, n_perm: int = 20, epochs: int = 200, lr: float = 0.01, seed: int = 0) -> torch.Tensor:
+    "Test accuracy of the same probes on shuffled labels, `[n_perm, L, H]`: what a head scores by chance on these rows."
+    X, _, _ = _probe_rows(inputs, K)
+    L, H = inputs["Zp"].shape[1:3]; y = inputs["y"]
+    out = []
+    for i in tqdm(range(n_perm), desc="label-permutation null", leave=False):
+        yp = y[torch.randperm(len(y), generator=torch.Generator().manual_seed(seed + 1 + i))]
+        out.append(train_probes(X, yp, inputs["train_rows"], inputs["test_rows"], epochs, lr, seed)[0].view(L, H))
+    return torch.stack(out)
 
 # %% ../nbs/07_probing.ipynb #94559fcf
 def _patch_hook(H: int, d: int, B: int, Zd_layer: torch.Tensor):
