@@ -202,9 +202,9 @@ def table_cell(params: dict, regime: str = "unstructured 50% (Wanda)", method: s
         ckpt = f.parent/"partial"/f"{f.stem}.pt" if f is not None else None     # a long cell resumes mid-training
         r = restore(base, pm, tok, restore_config(params, seed, method=method, **dict(dict(checkpoint_every=50), **cfg)),
                     checkpoint=ckpt, resume=ckpt is not None)
-        pm = r["model"]; info = dict(trainable_params=r["trainable_params"], train_seconds=r["seconds"]["total"])
-        if r.get("log") and r["log"]["val"]: info.update(val_curve=r["log"]["val"], track=r["log"]["track"])
-        if r.get("lost_mean_norm"): info.update(heads=r["heads"], lost_mean_norm=r["lost_mean_norm"])
+        pm = r.model; info = dict(trainable_params=r.trainable_params, train_seconds=r.extras["seconds"]["total"])
+        if r.log and r.log["val"]: info.update(val_curve=r.log["val"], track=r.log["track"])
+        if "lost_mean_norm" in r.extras: info.update(heads=r.heads, lost_mean_norm=r.extras["lost_mean_norm"])
         if hasattr(pm, "merge_and_unload"): pm = pm.merge_and_unload()   # the same function; unmerged DoRA evaluates ~4x slower
     row = dict(eval_row(pm, tok, params), **info) if evaluate else info
     if f is not None:

@@ -8,23 +8,22 @@ import argparse, os, time
 from dataclasses import dataclass, asdict, field, fields
 from pathlib import Path
 
-from .core import RestoreLCCError, check, logger, content_hash, atomic_dir, check_out_dir, write_json, set_seed, quietly, run_log
-from .data import load_alpaca, alpaca_pair, alpaca_prompt
-from .models import (load_model, save_checkpoint, HeadGeometry, count_params, text_config, DTYPES,
-                               add_model_args, resolve_device)
-from .activations import lost_activations, weights_hash, tokenizer_hash, kept_heads
-from .components import lost_components
-from .probing import SCORERS, probe_heads, score_heads, rank_heads, select_heads, n_selected
-from .compensation import MODES, Compensation, attach, fold_into_bias, save_compensation
-from .train import completion_dataset, train, save_loss_curve
+from .core import RestoreLCCError, check, logger, content_hash, atomic_dir, check_out_dir, write_json, quietly, run_log
+from .data import load_alpaca, alpaca_pair
+from .models import load_model, save_checkpoint, HeadGeometry, count_params, text_config, DTYPES
+from .activations import weights_hash, tokenizer_hash, kept_heads
+from .probing import SCORERS, n_selected
+from .compensation import MODES, save_compensation
+from .train import completion_dataset, save_loss_curve
+from .baselines import REGISTRY, Restoration, run_method
 
 # %% auto #0
-__all__ = ['METHODS', 'DEMO', 'RestoreConfig', 'check_pair', 'restore', 'checkpoint_path', 'restore_run', 'add_config_args',
-           'config_from_args', 'add_restore_command', 'run_restore', 'demo_scale', 'demo', 'format_comparison',
-           'add_demo_command', 'run_demo']
+__all__ = ['METHODS', 'DEMO', 'RestoreConfig', 'check_pair', 'method_options', 'restore', 'checkpoint_path', 'restore_run',
+           'add_config_args', 'config_from_args', 'add_restore_command', 'run_restore', 'demo_scale', 'demo',
+           'format_comparison', 'add_demo_command', 'run_demo']
 
 # %% ../nbs/12_pipeline.ipynb #a81eacbc
-METHODS = ("restorelcc", "lora", "dora", "lofit", "lcc-training-free", "restorelcc-ffn")
+METHODS = tuple(REGISTRY)          # restorelcc, lora, dora, lofit, lcc-training-free, restorelcc-ffn: restorelcc.baselines
 
 def _heads_arg(s: str):
     "'0.25' -> fraction, '64' -> count."
@@ -147,50 +146,30 @@ def _val_dataset(cfg: RestoreConfig, tokenizer, data=None, val_records=None):
     recs = list(val_records) if val_records is not None else load_alpaca("valid", data=data, n=cfg.n_val)
     return completion_dataset(tokenizer, [alpaca_pair(r) if isinstance(r, dict) else r for r in recs], cfg.max_length)
 
+def method_options(cfg: RestoreConfig) -> dict:
+    "The options every registered method receives from a `RestoreConfig`."
+    return dict(lora_r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout, merge=cfg.merge,
+                lofit_l1=cfg.lofit_l1, lofit_scale_lr=cfg.lofit_scale_lr, scorer=cfg.scorer, K=cfg.K, mode=cfg.mode,
+                top_k_dirs=cfg.top_k_dirs, capture_batch_size=cfg.capture_batch_size,
+                probe_max_length=cfg.probe_max_length, cache=cfg.cache)
+
 @quietly
 def restore(dense, pruned, tokenizer, cfg: RestoreConfig | None = None, probe_records=None, train_records=None,
-            data=None, val_records=None, checkpoint=None, resume: bool = False) -> dict:
-    "Restore `pruned` (in place) with RestoreLCC or a baseline; returns model, heads, scores, compensation, log, times."
+            data=None, val_records=None, checkpoint=None, resume: bool = False) -> Restoration:
+    "Restore `pruned` (in place) with the configured method: check, dispatch to `run_method`, time; a `Restoration`."
     cfg = (cfg or RestoreConfig())
     g = HeadGeometry.from_model(pruned)
     cfg.check(g.n_total); check_pair(dense, pruned)
     probe, tr = _records(cfg, data, probe_records, train_records)
-    set_seed(cfg.seed)
-    for p in pruned.parameters(): p.requires_grad_(False)
-    times, t0 = {}, time.time()
+    t0 = time.time()
     ds = completion_dataset(tokenizer, [alpaca_pair(r) if isinstance(r, dict) else r for r in tr], cfg.max_length)
     train_kw = _train_kw(cfg, _val_dataset(cfg, tokenizer, data, val_records), checkpoint, resume)
-    if cfg.method != "restorelcc":
-        from restorelcc.baselines import run_baseline
-        r = run_baseline(cfg.method, dense, pruned, tokenizer, probe, ds, n_selected(cfg.heads, g.n_total),
-                         train_kw, seed=cfg.seed, lora_r=cfg.lora_r, lora_alpha=cfg.lora_alpha, merge=cfg.merge,
-                         lofit_l1=cfg.lofit_l1, lora_dropout=cfg.lora_dropout, lofit_scale_lr=cfg.lofit_scale_lr)
-        times["total"] = time.time() - t0
-        return dict(r, method=cfg.method, config=asdict(cfg), seconds=times, n_train_examples=len(ds))
-    prompts = [alpaca_prompt(r) if isinstance(r, dict) else r[0] for r in probe]
-    kw = dict(batch_size=cfg.capture_batch_size, max_length=cfg.probe_max_length, cache=cfg.cache)
-    logger.info(f"scoring heads: lost activations of {len(prompts)} Alpaca prompts, {cfg.scorer} scores")
-    if cfg.scorer == "probe":
-        pr = probe_heads(dense, pruned, tokenizer, probe, K=cfg.K, seed=cfg.seed, **kw)
-        scores, comp = pr["scores"], pr["components"]
-    else:
-        comp = lost_components(*lost_activations(dense, pruned, tokenizer, prompts, **kw))
-        scores = score_heads(cfg.scorer, dense, pruned, tokenizer, probe, K=cfg.K, seed=cfg.seed, **kw)
-    times["score"] = time.time() - t0; t1 = time.time()
-    heads = select_heads(scores, cfg.heads)
-    comp_mod = Compensation.from_components(comp, heads, mode=cfg.mode, top_k_dirs=cfg.top_k_dirs, seed=cfg.seed)
-    logger.info(f"compensating {len(heads)} of {g.n_total} heads ({cfg.mode}); training on {len(ds)} examples")
-    comp_mod.to(resolve_device(cfg.device))                           # where `train` puts the model (buffers too)
-    with attach(pruned, comp_mod):                                   # ‖c‖ of each head wherever the held-out loss is taken
-        log = train(pruned, ds, params=list(comp_mod.parameters()), track=lambda: dict(c_norm=comp_mod.vectors().norm(dim=1).tolist()),
-                    **train_kw)
-    times["train"] = time.time() - t1; t2 = time.time()
-    fold_into_bias(pruned, comp_mod)
-    times["fold"] = time.time() - t2; times["total"] = time.time() - t0
-    return dict(model=pruned, method="restorelcc", heads=heads, scores=scores, ranking=rank_heads(scores),
-                compensation=comp_mod, log=log, trainable_params=sum(p.numel() for p in comp_mod.parameters()),
-                lost_mean_norm=[comp.mean[l, h].norm().item() for l, h in heads],   # ‖mean ΔZ‖: what pruning removed
-                config=asdict(cfg), seconds=times, n_train_examples=len(ds), save=None)
+    r = run_method(cfg.method, dense, pruned, tokenizer, probe, ds, n_selected(cfg.heads, g.n_total), train_kw,
+                   seed=cfg.seed, **method_options(cfg))
+    r.extras.update(config=asdict(cfg), n_train_examples=len(ds),
+                    seconds=dict(r.extras.get("seconds", {}), total=time.time() - t0))
+    return r
+
 
 # %% ../nbs/12_pipeline.ipynb #fb4744bd
 def _load(m, cfg: RestoreConfig):
@@ -228,30 +207,30 @@ def restore_run(dense, pruned, out, cfg: RestoreConfig | None = None, overwrite:
     if resume and not ckpt.is_file(): logger.info(f"--resume: no checkpoint at {ckpt} yet; starting from step 0")
     res = restore(dm, pm, ptok, cfg, probe, tr, data=data, checkpoint=ckpt, resume=resume)
     del dm
-    model = res["model"]
+    model = res.model
     if int(os.environ.get("RANK", "0")) != 0: return Path(out)    # multi-process launch: the main process writes
     with atomic_dir(out, overwrite) as tmp:
         t1 = time.time()
-        if res.get("save") is not None: res["save"](tmp)
+        if res.save is not None: res.save(tmp)
         else: save_checkpoint(model, ptok, tmp)
-        if res.get("compensation") is not None: save_compensation(res["compensation"], tmp/"compensation.safetensors")
-        if res.get("scores") is not None:
-            write_json(tmp/"heads.json", dict(selected=res["heads"], ranking=res.get("ranking"),
-                                              scores=res["scores"].tolist(), scorer=cfg.scorer))
-        if res.get("log") is not None: save_loss_curve(res["log"], tmp)
+        if res.compensation is not None: save_compensation(res.compensation, tmp/"compensation.safetensors")
+        if res.scores is not None:
+            write_json(tmp/"heads.json", dict(selected=res.heads, ranking=res.ranking, scores=res.scores.tolist(),
+                                              scorer=cfg.scorer))
+        if res.log is not None: save_loss_curve(res.log, tmp)
         after = count_params(model)
         write_json(tmp/"run.json", dict(
-            stage="restore", method=res["method"], config=res["config"],
+            stage="restore", method=cfg.method, config=res.extras["config"],
             dense=str(dense) if isinstance(dense, (str, Path)) else type(dense[0]).__name__,
             pruned=str(pruned) if isinstance(pruned, (str, Path)) else type(pruned[0]).__name__,
-            hashes=hashes, restorelcc_version=restorelcc.__version__, n_train_examples=res["n_train_examples"],
-            heads=res.get("heads"), trainable_params=res.get("trainable_params"),
+            hashes=hashes, restorelcc_version=restorelcc.__version__, n_train_examples=res.extras["n_train_examples"],
+            heads=res.heads, trainable_params=res.trainable_params,
             params_before=before["total"], params_after=after["total"],
             extra_params_fraction=(after["total"] - before["total"])/before["total"],
             linear_sparsity_before=before["linear_sparsity"], linear_sparsity_after=after["linear_sparsity"],
-            final_loss=res["log"]["losses"][-1] if res.get("log") else None, info=res.get("info"),
-            val_loss=res["log"]["val"] if res.get("log") else None,
-            seconds=dict(res["seconds"], save=time.time() - t1, wall=time.time() - t0)))
+            final_loss=res.log["losses"][-1] if res.log else None, info=res.info,
+            val_loss=res.log["val"] if res.log else None,
+            seconds=dict(res.extras["seconds"], save=time.time() - t1, wall=time.time() - t0)))
         run_log.write(tmp/"run.log", mark)
     import shutil
     shutil.rmtree(ckpt.parent, ignore_errors=True)                  # the run folder is complete: its checkpoint goes
