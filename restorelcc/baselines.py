@@ -27,8 +27,8 @@ __all__ = ['LORA_TARGETS', 'REGISTRY', 'OPTIONS', 'pruning_masks', 'lora_model',
            'save_lora', 'HeadScaling', 'attach_scaling', 'lofit_rank_heads', 'bias_compensation', 'lofit',
            'training_free_compensation', 'ffn_units', 'ffn_activations', 'lost_ffn_activations', 'ffn_scores',
            'attach_ffn', 'supports_mlp_bias', 'fold_ffn_into_bias', 'restorelcc_ffn', 'Restoration',
-           'restoration_method', 'check_method_args', 'scored_components', 'restorelcc', 'restore_lofit',
-           'restore_training_free', 'restore_ffn', 'run_method']
+           'restoration_method', 'probe_prompts', 'check_method_args', 'scored_components', 'restorelcc',
+           'restore_lofit', 'restore_training_free', 'restore_ffn', 'run_method']
 
 # %% ../nbs/10_baselines.ipynb #24bb1b14
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -317,6 +317,10 @@ def restoration_method(name: str):
         return fn
     return register
 
+def probe_prompts(records) -> list[str]:
+    "The prompt of each probe record (an Alpaca dict, or a (prompt, response) pair)."
+    return [alpaca_prompt(r) if isinstance(r, dict) else str(r[0]) for r in records]
+
 OPTIONS = dict(lora_r=8, lora_alpha=16, lora_dropout=0.0, lora_targets=LORA_TARGETS, merge=False,
                lofit_l1=1e-3, lofit_steps_ratio=1.0, lofit_norm=1, lofit_scale_lr=None, scorer="probe", K=1, mode="full",
                top_k_dirs=None, capture_batch_size=8, probe_max_length=512, cache=True)
@@ -354,7 +358,7 @@ def check_method_args(method, pruned, n_heads, train_kw: dict, seed: int, opts: 
         check(o["lofit_l1"] >= 0 and o["lofit_steps_ratio"] > 0, "lofit_l1 must be >= 0 and lofit_steps_ratio > 0")
         return o
     check(dense is not None, f"{method} needs the dense model (its lost activations); pass dense")
-    prompts = [alpaca_prompt(r) if isinstance(r, dict) else str(r[0]) for r in (probe_records or [])]
+    prompts = probe_prompts(probe_records or [])
     check(len(prompts) >= (2 if method != "restorelcc-ffn" and o["scorer"] == "probe" else 1),
           f"{method} needs probe_records (Alpaca records) to measure the lost activations; got {len(prompts)}")
     if method in ("restorelcc", "lcc-training-free"):
@@ -377,7 +381,7 @@ def scored_components(dense, pruned, tokenizer, probe_records, o: dict, seed: in
     if o["scorer"] == "probe":
         pr = probe_heads(dense, pruned, tokenizer, probe_records, K=o["K"], seed=seed, **kw)
         return pr["components"], pr["scores"]
-    prompts = [alpaca_prompt(r) if isinstance(r, dict) else str(r[0]) for r in probe_records]
+    prompts = probe_prompts(probe_records)
     comp = lost_components(*lost_activations(dense, pruned, tokenizer, prompts, **kw))
     return comp, score_heads(o["scorer"], dense, pruned, tokenizer, probe_records, K=o["K"], seed=seed, **kw)
 
@@ -460,7 +464,7 @@ def restore_training_free(dense, pruned, tokenizer, probe_records, train_ds, n_h
 @restoration_method("restorelcc-ffn")
 def restore_ffn(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o) -> Restoration:
     "RestoreLCC on FFN units (down_proj input): ΔZ, SVD, the top `n_heads` units by MSE, train β·V + b, fold into the down_proj bias."
-    prompts = [alpaca_prompt(r) if isinstance(r, dict) else str(r[0]) for r in probe_records]
+    prompts = probe_prompts(probe_records)
     r = restorelcc_ffn(dense, pruned, tokenizer, prompts, train_ds, n_heads, train_kw, mode=o["mode"], seed=seed,
                        batch_size=o["capture_batch_size"], max_length=o["probe_max_length"], cache=o["cache"])
     n_tr = sum(p.numel() for p in r["compensation"].parameters())
