@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_baselines.ipynb #9cd88277
 from __future__ import annotations
-import copy, inspect, math, time
+import inspect, math, time
 from dataclasses import dataclass, field
 from typing import Callable
 from pathlib import Path
@@ -13,20 +13,17 @@ import torch
 from torch import nn
 from .core import check, logger, set_seed
 from .data import alpaca_prompt
-from .models import HeadGeometry, decoder_layers, count_params, save_checkpoint, text_config, enable_biases_, resolve_device
-from .activations import (_batches, position_ids_from_mask, lost_activations, weights_hash, tokenizer_hash,
-                                    activations_key, cache_load, cache_save)
+from .models import Site, ATTENTION, FFN, HeadGeometry, decoder_layers, count_params, save_checkpoint, resolve_device
+from .activations import lost_activations
 from .components import Components, lost_components
-from .probing import SCORERS, probe_heads, score_heads, rank_heads, select_heads
-from .compensation import (MODES, Compensation, CompensationHandle, attach, fold_into_bias, save_compensation,
-                                     supports_o_proj_bias)
+from .probing import SCORERS, probe_heads, score_heads, rank_heads, select_heads, mse_scores
+from .compensation import MODES, Compensation, CompensationHandle, attach, fold_into_bias, save_compensation
 from .train import CompletionDataset, train
 
 # %% auto #0
-__all__ = ['LORA_TARGETS', 'REGISTRY', 'OPTIONS', 'pruning_masks', 'lora_model', 'trainable_count', 'merge_and_remask',
-           'save_lora', 'HeadScaling', 'attach_scaling', 'lofit_rank_heads', 'bias_compensation', 'lofit',
-           'training_free_compensation', 'ffn_units', 'ffn_activations', 'lost_ffn_activations', 'ffn_scores',
-           'attach_ffn', 'supports_mlp_bias', 'fold_ffn_into_bias', 'restorelcc_ffn', 'Restoration',
+__all__ = ['LORA_TARGETS', 'REGISTRY', 'OPTIONS', 'HEAD_SCORERS', 'pruning_masks', 'lora_model', 'trainable_count',
+           'merge_and_remask', 'save_lora', 'HeadScaling', 'attach_scaling', 'lofit_rank_heads', 'bias_compensation',
+           'train_compensation', 'lofit_scalings', 'lofit', 'training_free_compensation', 'Restoration',
            'restoration_method', 'probe_prompts', 'check_method_args', 'scored_components', 'restorelcc',
            'restore_lofit', 'restore_training_free', 'restore_ffn', 'run_method']
 
@@ -140,29 +137,41 @@ def bias_compensation(heads, head_dim: int, seed: int = 0) -> Compensation:
     heads = [(int(l), int(h)) for l, h in heads]
     return Compensation(heads, torch.eye(head_dim).expand(len(heads), -1, -1), mode="bias", seed=seed)
 
+def train_compensation(pruned, comp: Compensation, train_ds, train_kw: dict, site: Site = ATTENTION) -> dict:
+    "Train `comp` attached at `site` of the frozen `pruned` (‖c‖ of each unit kept at each held-out loss), fold it into that site's bias; `train`'s log."
+    comp.to(_train_device(train_kw))                                   # where `train` puts the model (buffers too)
+    with attach(pruned, comp, site):
+        log = train(pruned, train_ds, params=list(comp.parameters()),
+                    track=lambda: dict(c_norm=comp.vectors().norm(dim=1).tolist()), **train_kw)
+    fold_into_bias(pruned, comp, site)
+    return log
+
+def lofit_scalings(pruned, train_ds, train_kw: dict, l1: float = 1e-3, steps_ratio: float = 1.0,
+                   scale_lr: float | None = None) -> tuple[HeadScaling, dict]:
+    "LoFiT's step 1 on the frozen `pruned`: scalings (1 + A) of every head, trained with L1 `l1`; (scalings, log), the model unchanged."
+    g = HeadGeometry.from_model(pruned)
+    check(l1 >= 0, f"lofit_l1 must be >= 0, got {l1}"); check(steps_ratio > 0, f"lofit_steps_ratio must be > 0, got {steps_ratio}")
+    kw = train_kw if steps_ratio == 1 else dict(train_kw, max_steps=max(1, round(steps_ratio*_total_steps(train_ds, train_kw))))
+    if scale_lr is not None: kw = dict(kw, lr=scale_lr)
+    if train_kw.get("checkpoint") is not None:           # its own checkpoint, beside step 2's
+        c = Path(train_kw["checkpoint"]); kw = dict(kw, checkpoint=c.with_name(f"{c.stem}-scalings{c.suffix}"))
+    sc = HeadScaling(g.n_layers, g.n_heads, g.head_dim).to(_train_device(train_kw))
+    logger.info(f"LoFiT step 1: scalings of all {g.n_total} heads, L1 {l1}")
+    with attach_scaling(pruned, sc):
+        log = train(pruned, train_ds, params=[sc.A], extra_loss=lambda m, b, o: l1*sc.l1(), **kw)
+    return sc, log
+
 def lofit(pruned, train_ds, n_heads: int, train_kw: dict, l1: float = 1e-3, steps_ratio: float = 1.0, p: float = 1,
           seed: int = 0, scale_lr: float | None = None) -> dict:
     "LoFiT on `pruned` (in place): scalings + L1 on all heads (lr `scale_lr`, default the biases'), rank by ‖A‖_p, train biases of the top `n_heads`, fold."
-    g = HeadGeometry.from_model(pruned)
-    check(l1 >= 0, f"lofit_l1 must be >= 0, got {l1}"); check(steps_ratio > 0, f"lofit_steps_ratio must be > 0, got {steps_ratio}")
     for q in pruned.parameters(): q.requires_grad_(False)
-    kw2 = dict(train_kw, seed=seed)
-    kw1 = kw2 if steps_ratio == 1 else dict(kw2, max_steps=max(1, round(steps_ratio*_total_steps(train_ds, kw2))))
-    if scale_lr is not None: kw1 = dict(kw1, lr=scale_lr)
-    if kw2.get("checkpoint") is not None:                # each step keeps its own checkpoint
-        c = Path(kw2["checkpoint"]); kw1 = dict(kw1, checkpoint=c.with_name(f"{c.stem}-scalings{c.suffix}"))
-    dev = _train_device(kw2)
-    sc = HeadScaling(g.n_layers, g.n_heads, g.head_dim).to(dev)
-    logger.info(f"LoFiT step 1: scalings of all {g.n_total} heads, L1 {l1}")
-    with attach_scaling(pruned, sc):
-        log1 = train(pruned, train_ds, params=[sc.A], extra_loss=lambda m, b, o: l1*sc.l1(), **kw1)
+    train_kw = dict(train_kw, seed=seed)
+    sc, log1 = lofit_scalings(pruned, train_ds, train_kw, l1, steps_ratio, scale_lr)
     scores, ranking = lofit_rank_heads(sc, p)
     heads = ranking[:n_heads]
-    comp = bias_compensation(heads, g.head_dim, seed).to(dev)
+    comp = bias_compensation(heads, sc.A.shape[-1], seed)
     logger.info(f"LoFiT step 2: biases of the top {n_heads} heads")
-    with attach(pruned, comp):
-        log2 = train(pruned, train_ds, params=list(comp.parameters()), **kw2)
-    fold_into_bias(pruned, comp)
+    log2 = train_compensation(pruned, comp, train_ds, train_kw)
     return dict(model=pruned, heads=heads, scores=scores, ranking=ranking, A=sc.A.detach().cpu(), compensation=comp.cpu(),
                 log=log2, scale_log=log1)
 
@@ -174,124 +183,6 @@ def training_free_compensation(comp: Components, heads) -> Compensation:
     with torch.no_grad(): c.bias.copy_(torch.stack([comp.mean[l, h] for l, h in heads]))
     c.bias.requires_grad_(False)
     return c
-
-# %% ../nbs/10_baselines.ipynb #d90e08cb
-def ffn_units(model) -> tuple[int, int, int]:
-    "(L, U, d): layers, FFN units per layer (down_proj inputs / head_dim) and the unit size (= head_dim)."
-    g = HeadGeometry.from_model(model)
-    check(all(hasattr(getattr(b, "mlp", None), "down_proj") for b in g.layers),
-          f"{type(model).__name__} has no mlp.down_proj in every layer; restorelcc-ffn supports Llama-style MLPs")
-    I = {b.mlp.down_proj.in_features for b in g.layers}
-    check(len(I) == 1, f"layers have different FFN sizes {sorted(I)}; restorelcc-ffn needs the same size in every layer")
-    I = I.pop()
-    check(I % g.head_dim == 0, f"the FFN size {I} is not a multiple of head_dim {g.head_dim}, so it cannot be split "
-          "into head-sized units")
-    return g.n_layers, I//g.head_dim, g.head_dim
-
-def ffn_activations(model, tokenizer, texts, batch_size: int = 8, max_length: int = 512) -> torch.Tensor:
-    "down_proj inputs at the last real token of each text, `[N, L, U, d]` fp32 (batched, padding-aware)."
-    texts = list(texts)
-    check(len(texts) > 0, "no texts given; pass at least one prompt")
-    L, U, d = ffn_units(model); layers = decoder_layers(model)
-    dev = next(model.parameters()).device
-    out = [None]*len(texts)
-    for idx, ids, mask, last in _batches(tokenizer, texts, batch_size, max_length):
-        ids, mask, last = ids.to(dev), mask.to(dev), last.to(dev)
-        rows, acts = torch.arange(ids.shape[0], device=dev), [None]*L
-        def hook(l):
-            def fn(mod, args): acts[l] = args[0][rows, last].detach().float().reshape(-1, U, d).cpu()
-            return fn
-        hs = [layers[l].mlp.down_proj.register_forward_pre_hook(hook(l)) for l in range(L)]
-        try:
-            with torch.no_grad():
-                model(input_ids=ids, attention_mask=mask, position_ids=position_ids_from_mask(mask), use_cache=False,
-                      logits_to_keep=1)
-        finally:
-            for h in hs: h.remove()
-        Z = torch.stack(acts, 1)
-        for j, i in enumerate(idx): out[i] = Z[j]
-    return torch.stack(out)
-
-# %% ../nbs/10_baselines.ipynb #cb990e5c
-def lost_ffn_activations(dense, pruned, tokenizer, texts, batch_size: int = 8, max_length: int = 512,
-                         cache: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-    "(Z_dense, Z_pruned) down_proj inputs `[N, L, U, d]`, cached under both models' weights, the texts and tokenizer."
-    texts = list(texts)
-    (Ld, Ud, dd), (Lp, Up, dp) = ffn_units(dense), ffn_units(pruned)
-    check((Ld, Ud, dd) == (Lp, Up, dp), f"the dense FFN is {Ld}×{Ud*dd} and the pruned one {Lp}×{Up*dp}: restorelcc-ffn "
-          "needs an unstructured (same-shape) pruned model; a structurally pruned FFN does not record which channels it kept")
-    key = activations_key("ffn", weights_hash(dense), weights_hash(pruned), texts, max_length,
-                          tokenizer_hash(tokenizer)) if cache else None
-    hit = cache_load(key, ["Z_dense", "Z_pruned"], len(texts)) if cache else None
-    if hit is not None: return hit["Z_dense"], hit["Z_pruned"]
-    Zd = ffn_activations(dense, tokenizer, texts, batch_size, max_length)
-    Zp = ffn_activations(pruned, tokenizer, texts, batch_size, max_length)
-    if cache: cache_save(key, {"Z_dense": Zd, "Z_pruned": Zp}, dict(n=len(texts), max_length=max_length))
-    return Zd, Zp
-
-def ffn_scores(Z_dense: torch.Tensor, Z_pruned: torch.Tensor) -> torch.Tensor:
-    "MSE score of every FFN unit, `[L, U]`: mean over prompts of ‖ΔZ‖²."
-    return ((Z_dense.float() - Z_pruned.float())**2).sum(-1).mean(0)
-
-# %% ../nbs/10_baselines.ipynb #5708a631
-def attach_ffn(model, comp: Compensation) -> CompensationHandle:
-    "Add c[l, u] to channels u*d:(u+1)*d of layer l's down_proj input at every position (forward pre-hooks)."
-    L, U, d = ffn_units(model); layers = decoder_layers(model)
-    check(comp.head_dim == d, f"the compensation has unit size {comp.head_dim} but the model's units have {d}")
-    check(all(0 <= l < L and 0 <= u < U for l, u in comp.heads), f"a compensated unit is outside the model's {L}×{U} FFN units")
-    def make_hook(l):
-        def hook(mod, args):
-            x = args[0]
-            return (x + comp.layer_vector(l, U).to(device=x.device, dtype=x.dtype),) + tuple(args[1:])
-        return hook
-    return CompensationHandle([layers[l].mlp.down_proj.register_forward_pre_hook(make_hook(l)) for l in comp.layers()])
-
-def supports_mlp_bias(model) -> bool:
-    "True when `mlp_bias=True` in the config gives this architecture's down_proj a bias."
-    cfg = copy.deepcopy(text_config(model))
-    if not hasattr(cfg, "mlp_bias"): return False
-    cfg.mlp_bias = True
-    mlp = decoder_layers(model)[0].mlp
-    try:
-        with torch.device("meta"): probe = type(mlp)(cfg)
-    except Exception: return False
-    return all(getattr(getattr(probe, n, None), "bias", None) is not None for n in ("gate_proj", "up_proj", "down_proj"))
-
-def _check_mlp_bias(model):
-    check(supports_mlp_bias(model), f"{type(model).__name__} ({text_config(model).model_type}) has no MLP bias switch "
-          "in transformers, so FFN compensation cannot be saved as a vanilla checkpoint; use a Llama-style model "
-          "(config.mlp_bias) or an attention-head method")
-
-@torch.no_grad()
-def fold_ffn_into_bias(model, comp: Compensation):
-    "Write W_down·c into every layer's down_proj bias (gate/up biases zero), set `config.mlp_bias`; in place."
-    _check_mlp_bias(model)
-    L, U, d = ffn_units(model)
-    check(comp.head_dim == d and all(l < L and u < U for l, u in comp.heads), "the compensation does not fit this model's FFN units")
-    c = comp.vectors().detach().double().cpu(); per = comp.layers()
-    enable_biases_(model, "mlp_bias")
-    for l, block in enumerate(decoder_layers(model)):
-        if l in per:
-            dn = block.mlp.down_proj
-            delta = dn.weight.double().cpu() @ comp.layer_vector(l, U, c)
-            dn.bias.copy_((dn.bias.double().cpu() + delta).to(dn.bias.dtype))
-    return model
-
-# %% ../nbs/10_baselines.ipynb #767ae07d
-def restorelcc_ffn(dense, pruned, tokenizer, prompts, train_ds, n_units: int, train_kw: dict, mode: str = "full",
-                   seed: int = 0, batch_size: int = 8, max_length: int = 512, cache: bool = True) -> dict:
-    "RestoreLCC on FFN units (in place): ΔZ of down_proj inputs, SVD, top `n_units` by MSE, train β·V + b, fold."
-    _check_mlp_bias(pruned)
-    for q in pruned.parameters(): q.requires_grad_(False)
-    Zd, Zp = lost_ffn_activations(dense, pruned, tokenizer, prompts, batch_size, max_length, cache)
-    comps, scores = lost_components(Zd, Zp), ffn_scores(Zd, Zp)
-    units = select_heads(scores, n_units)
-    comp = Compensation.from_components(comps, units, mode=mode, seed=seed).to(_train_device(train_kw))
-    logger.info(f"compensating {len(units)} of {scores.numel()} FFN units ({mode})")
-    with attach_ffn(pruned, comp):
-        log = train(pruned, train_ds, params=list(comp.parameters()), **dict(train_kw, seed=seed))
-    fold_ffn_into_bias(pruned, comp)
-    return dict(model=pruned, units=units, scores=scores, compensation=comp.cpu(), components=comps, log=log)
 
 # %% ../nbs/10_baselines.ipynb #6ed52c0e
 @dataclass
@@ -325,11 +216,13 @@ OPTIONS = dict(lora_r=8, lora_alpha=16, lora_dropout=0.0, lora_targets=LORA_TARG
                lofit_l1=1e-3, lofit_steps_ratio=1.0, lofit_norm=1, lofit_scale_lr=None, scorer="probe", K=1, mode="full",
                top_k_dirs=None, capture_batch_size=8, probe_max_length=512, cache=True)
 
+HEAD_SCORERS = (*SCORERS, "lofit")   # RestoreLCC's head selection: restorelcc.probing's scorers, and LoFiT's ‖A‖
+
 _TRAIN_KEYS = tuple(k for k in inspect.signature(train).parameters if k not in ("model", "dataset", "params", "extra_loss", "track"))
 
 def _n_total(method: str, pruned) -> tuple[int, str]:
     if method == "restorelcc-ffn":
-        L, U, _ = ffn_units(pruned); return L*U, "FFN units (L × FFN size / head_dim)"
+        L, U, _ = FFN.units(pruned); return L*U, "FFN units (L × FFN size / head_dim)"
     return HeadGeometry.from_model(pruned).n_total, "heads (L × H)"
 
 def check_method_args(method, pruned, n_heads, train_kw: dict, seed: int, opts: dict, dense=None, train_ds=None,
@@ -353,36 +246,37 @@ def check_method_args(method, pruned, n_heads, train_kw: dict, seed: int, opts: 
     check(isinstance(n_heads, int) and not isinstance(n_heads, bool) and 0 < n_heads <= total,
           f"n_heads={n_heads!r}: {method} compensates 1..{total} {what} of this model; give a count in that range")
     if method == "lofit":
-        check(supports_o_proj_bias(pruned), f"{type(pruned).__name__} cannot carry an o_proj bias, so LoFiT's biases "
-              "cannot be folded into a vanilla checkpoint; use a Llama or Gemma-3 style model")
+        ATTENTION.check_bias(pruned)
         check(o["lofit_l1"] >= 0 and o["lofit_steps_ratio"] > 0, "lofit_l1 must be >= 0 and lofit_steps_ratio > 0")
         return o
     check(dense is not None, f"{method} needs the dense model (its lost activations); pass dense")
     prompts = probe_prompts(probe_records or [])
     check(len(prompts) >= (2 if method != "restorelcc-ffn" and o["scorer"] == "probe" else 1),
           f"{method} needs probe_records (Alpaca records) to measure the lost activations; got {len(prompts)}")
+    check(o["mode"] in MODES, f"unknown compensation mode {o['mode']!r}; choose one of {', '.join(MODES)}")
     if method in ("restorelcc", "lcc-training-free"):
-        check(o["scorer"] in SCORERS, f"unknown head scorer {o['scorer']!r}; choose one of {', '.join(SCORERS)}")
-        check(o["mode"] in MODES, f"unknown compensation mode {o['mode']!r}; choose one of {', '.join(MODES)}")
-        check(supports_o_proj_bias(pruned), f"{type(pruned).__name__} cannot carry an o_proj bias; use a Llama or "
-              "Gemma-3 style model")
+        check(o["scorer"] in HEAD_SCORERS, f"unknown head scorer {o['scorer']!r}; choose one of {', '.join(HEAD_SCORERS)}")
+        check(o["scorer"] != "lofit" or isinstance(train_ds, CompletionDataset) and len(train_ds) > 0,
+              "scorer='lofit' trains LoFiT's scalings to rank the heads: give train_ds")
+        ATTENTION.check_bias(pruned)
     else:
-        check(o["mode"] in MODES, f"unknown compensation mode {o['mode']!r}; choose one of {', '.join(MODES)}")
-        _check_mlp_bias(pruned)
-        check(ffn_units(dense) == ffn_units(pruned), "the dense and pruned FFNs differ in shape: restorelcc-ffn needs "
+        FFN.check_bias(pruned)
+        check(FFN.units(dense) == FFN.units(pruned), "the dense and pruned FFNs differ in shape: restorelcc-ffn needs "
               "an unstructured (same-shape) pruned model; a structurally pruned FFN does not record which channels it kept")
     return o
 
 # %% ../nbs/10_baselines.ipynb #d697768b
-def scored_components(dense, pruned, tokenizer, probe_records, o: dict, seed: int):
-    "(Components, head scores [L, H]) by RestoreLCC's scorer `o['scorer']` (probe | random | mse | kl)."
+def scored_components(dense, pruned, tokenizer, probe_records, o: dict, seed: int, train_ds=None, train_kw=None):
+    "(Components, head scores [L, H]) by RestoreLCC's scorer `o['scorer']` (probe | random | mse | kl | lofit)."
     kw = dict(batch_size=o["capture_batch_size"], max_length=o["probe_max_length"], cache=o["cache"])
     logger.info(f"scoring heads: lost activations of {len(probe_records)} Alpaca prompts, {o['scorer']} scores")
     if o["scorer"] == "probe":
         pr = probe_heads(dense, pruned, tokenizer, probe_records, K=o["K"], seed=seed, **kw)
         return pr["components"], pr["scores"]
-    prompts = probe_prompts(probe_records)
-    comp = lost_components(*lost_activations(dense, pruned, tokenizer, prompts, **kw))
+    comp = lost_components(*lost_activations(dense, pruned, tokenizer, probe_prompts(probe_records), **kw))
+    if o["scorer"] == "lofit":             # LoFiT's selection: ‖A‖ of its step-1 scalings, trained on the training data
+        sc, _ = lofit_scalings(pruned, train_ds, train_kw, o["lofit_l1"], o["lofit_steps_ratio"], o["lofit_scale_lr"])
+        return comp, lofit_rank_heads(sc, o["lofit_norm"])[0]
     return comp, score_heads(o["scorer"], dense, pruned, tokenizer, probe_records, K=o["K"], seed=seed, **kw)
 
 def _checkpoint_saver(model, tokenizer, extra=None):
@@ -398,28 +292,23 @@ def _checkpoint_saver(model, tokenizer, extra=None):
 def restorelcc(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o) -> Restoration:
     "RestoreLCC: score the heads, keep the top `n_heads`, train c = β·V + b on their o_proj input, fold c into the o_proj bias."
     t0 = time.time()
-    comp, scores = scored_components(dense, pruned, tokenizer, probe_records, o, seed)
+    comp, scores = scored_components(dense, pruned, tokenizer, probe_records, o, seed, train_ds, train_kw)
     t1 = time.time()
     heads = select_heads(scores, n_heads)
     c = Compensation.from_components(comp, heads, mode=o["mode"], top_k_dirs=o["top_k_dirs"], seed=seed)
     logger.info(f"compensating {len(heads)} of {scores.numel()} heads ({o['mode']}); training on {len(train_ds)} examples")
-    c.to(_train_device(train_kw))                                  # where `train` puts the model (buffers too)
-    with attach(pruned, c):                                        # ‖c‖ of each head wherever the held-out loss is taken
-        log = train(pruned, train_ds, params=list(c.parameters()), track=lambda: dict(c_norm=c.vectors().norm(dim=1).tolist()),
-                    **dict(train_kw, seed=seed))
-    t2 = time.time()
-    fold_into_bias(pruned, c)
+    log = train_compensation(pruned, c, train_ds, train_kw)
     return Restoration(pruned, sum(p.numel() for p in c.parameters()), log, heads, save=_checkpoint_saver(pruned, tokenizer),
                        compensation=c, scores=scores, ranking=rank_heads(scores),
                        extras=dict(components=comp, lost_mean_norm=[comp.mean[l, h].norm().item() for l, h in heads],  # what pruning removed
-                                   seconds=dict(score=t1 - t0, train=t2 - t1, fold=time.time() - t2)))
+                                   seconds=dict(score=t1 - t0, train=time.time() - t1)))   # train: with the fold
 
 def _lora(dora: bool):
     def restore_lora(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o) -> Restoration:
         masks = pruning_masks(pruned) if o["merge"] else None
         pm = lora_model(pruned, o["lora_r"], o["lora_alpha"], o["lora_dropout"], dora, o["lora_targets"], seed)
         n_tr = trainable_count(pm)
-        log = train(pm, train_ds, **dict(train_kw, seed=seed))
+        log = train(pm, train_ds, **train_kw)
         info = dict(adapter=dict(r=o["lora_r"], alpha=o["lora_alpha"], dropout=o["lora_dropout"], dora=dora,
                                  target_modules=list(o["lora_targets"])), merged=bool(o["merge"]), trainable_params=n_tr)
         if o["merge"]:
@@ -439,7 +328,7 @@ restoration_method("lora")(_lora(False)); restoration_method("dora")(_lora(True)
 @restoration_method("lofit")
 def restore_lofit(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o) -> Restoration:
     "LoFiT: scalings of every head with L1, the top `n_heads` by ‖A‖, then their biases; folded into the o_proj bias."
-    r = lofit(pruned, train_ds, n_heads, dict(train_kw, seed=seed), l1=o["lofit_l1"], steps_ratio=o["lofit_steps_ratio"],
+    r = lofit(pruned, train_ds, n_heads, train_kw, l1=o["lofit_l1"], steps_ratio=o["lofit_steps_ratio"],
               p=o["lofit_norm"], scale_lr=o["lofit_scale_lr"], seed=seed)
     n_tr = sum(p.numel() for p in r["compensation"].parameters())
     info = dict(site="o_proj input", heads=[list(h) for h in r["heads"]], n_heads=n_heads, l1=o["lofit_l1"],
@@ -452,7 +341,7 @@ def restore_lofit(dense, pruned, tokenizer, probe_records, train_ds, n_heads, tr
 @restoration_method("lcc-training-free")
 def restore_training_free(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o) -> Restoration:
     "Training-free compensation: the mean lost activation of each selected head, folded into the o_proj bias."
-    comp, scores = scored_components(dense, pruned, tokenizer, probe_records, o, seed)
+    comp, scores = scored_components(dense, pruned, tokenizer, probe_records, o, seed, train_ds, train_kw)
     heads = select_heads(scores, n_heads)
     c = training_free_compensation(comp, heads)
     fold_into_bias(pruned, c)
@@ -463,20 +352,23 @@ def restore_training_free(dense, pruned, tokenizer, probe_records, train_ds, n_h
 
 @restoration_method("restorelcc-ffn")
 def restore_ffn(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o) -> Restoration:
-    "RestoreLCC on FFN units (down_proj input): ΔZ, SVD, the top `n_heads` units by MSE, train β·V + b, fold into the down_proj bias."
+    "RestoreLCC at the FFN site (down_proj input): ΔZ, SVD, the top `n_heads` units by MSE, train β·V + b, fold into the down_proj bias."
     prompts = probe_prompts(probe_records)
-    r = restorelcc_ffn(dense, pruned, tokenizer, prompts, train_ds, n_heads, train_kw, mode=o["mode"], seed=seed,
-                       batch_size=o["capture_batch_size"], max_length=o["probe_max_length"], cache=o["cache"])
-    n_tr = sum(p.numel() for p in r["compensation"].parameters())
-    L, U, d = ffn_units(pruned)
+    Zd, Zp = lost_activations(dense, pruned, tokenizer, prompts, o["capture_batch_size"], o["probe_max_length"], o["cache"], site=FFN)
+    comps, scores = lost_components(Zd, Zp), mse_scores(Zd, Zp)
+    units = select_heads(scores, n_heads)
+    comp = Compensation.from_components(comps, units, mode=o["mode"], seed=seed)
+    logger.info(f"compensating {len(units)} of {scores.numel()} FFN units ({o['mode']})")
+    log = train_compensation(pruned, comp, train_ds, train_kw, FFN)
+    comp = comp.cpu(); n_tr = sum(p.numel() for p in comp.parameters())
+    L, U, d = FFN.units(pruned)
     info = dict(site="down_proj input", unit=f"{d} consecutive intermediate channels (head_dim)", units_per_layer=U,
-                units=[list(u) for u in r["units"]], n_units=n_heads, selection="MSE: mean ‖ΔZ‖² per unit",
+                units=[list(u) for u in units], n_units=n_heads, selection="MSE: mean ‖ΔZ‖² per unit",
                 mode=o["mode"], n_probe=len(prompts), trainable_params=n_tr,
                 folded="down_proj bias (config.mlp_bias; gate/up biases zero)")
-    comp = r["compensation"]
     extra = lambda folder: save_compensation(comp, Path(folder)/"ffn_compensation.safetensors")
-    return Restoration(pruned, n_tr, r["log"], r["units"], info, _checkpoint_saver(pruned, tokenizer, extra),
-                       extras=dict(ffn_compensation=comp, ffn_scores=r["scores"]))
+    return Restoration(pruned, n_tr, log, units, info, _checkpoint_saver(pruned, tokenizer, extra),
+                       extras=dict(ffn_compensation=comp, ffn_scores=scores))
 
 def run_method(method: str, dense, pruned, tokenizer, probe_records, train_ds, n_heads: int | None, train_kw: dict,
                seed: int = 0, **opts) -> Restoration:
@@ -484,9 +376,9 @@ def run_method(method: str, dense, pruned, tokenizer, probe_records, train_ds, n
     o = check_method_args(method, pruned, n_heads, train_kw, seed, opts, dense, train_ds, probe_records)
     set_seed(seed)
     for p in pruned.parameters(): p.requires_grad_(False)
+    train_kw = dict(train_kw, seed=seed)                   # every method trains with the run's seed
     r = REGISTRY[method](dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o)
-    kw = dict(train_kw, seed=seed)
     if r.info is not None:
-        r.info = dict(method=method, seed=seed, train_kw={k: v for k, v in kw.items()
+        r.info = dict(method=method, seed=seed, train_kw={k: v for k, v in train_kw.items()
                                                           if k not in ("accelerator", "val_dataset", "checkpoint")}, **r.info)
     return r

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_models.ipynb #03ab4505
 from __future__ import annotations
-import contextlib, shutil, tempfile, time
+import contextlib, copy, inspect, shutil, tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,9 +14,10 @@ from .core import RestoreLCCError, check, logger, cache_dir, file_hash, quietly
 from .data import package_dir, offline
 
 # %% auto #0
-__all__ = ['PACKAGED', 'DTYPES', 'BIAS_SWITCHES', 'tiny_tokenizer', 'tiny_llama', 'text_config', 'decoder_layers', 'HeadGeometry',
-           'count_params', 'packaged_checkpoint', 'resolve_model', 'resolve_device', 'as_dtype', 'add_model_args',
-           'load_model', 'save_checkpoint', 'add_bias_', 'enable_biases_', 'onednn_faster', 'onednn_linears']
+__all__ = ['PACKAGED', 'DTYPES', 'BIAS_SWITCHES', 'ATTENTION', 'FFN', 'tiny_tokenizer', 'tiny_llama', 'text_config',
+           'decoder_layers', 'HeadGeometry', 'count_params', 'packaged_checkpoint', 'resolve_model', 'resolve_device',
+           'as_dtype', 'add_model_args', 'load_model', 'save_checkpoint', 'add_bias_', 'enable_biases_', 'Site',
+           'onednn_faster', 'onednn_linears']
 
 # %% ../nbs/02_models.ipynb #da254ec0
 def tiny_tokenizer():
@@ -237,6 +238,56 @@ def enable_biases_(model, *switches: str):
         setattr(text_config(model), s, True)
         if hasattr(model.config, s): setattr(model.config, s, True)
     return model
+
+# %% ../nbs/02_models.ipynb #49054d76
+@dataclass(frozen=True)
+class Site:
+    "Where a compensation goes: the input of linear `path` in every decoder block, in head-sized units; `bias_switch` gives it a bias."
+    name: str
+    path: str            # inside a decoder block, e.g. "self_attn.o_proj"
+    bias_switch: str     # the config flag (a key of BIAS_SWITCHES) that gives `path` a bias
+    unit: str            # what one unit is called, for messages
+
+    def linear(self, block) -> nn.Linear:
+        "This site's linear in decoder `block`."
+        try: return block.get_submodule(self.path)
+        except AttributeError: raise RestoreLCCError(f"a decoder block of this model has no {self.path}; the {self.name} "
+                                                     "site needs Llama-style blocks") from None
+
+    def units(self, model) -> tuple[int, int, int]:
+        "(L, U, d): layers, units per layer (the linear's inputs / head_dim) and the unit size (= head_dim)."
+        g = HeadGeometry.from_model(model)
+        ins = {self.linear(b).in_features for b in g.layers}
+        check(len(ins) == 1, f"layers have {self.path} inputs of different sizes {sorted(ins)}; the {self.name} site "
+              "needs the same size in every layer")
+        n = ins.pop()
+        check(n % g.head_dim == 0, f"{self.path} takes {n} inputs, not a multiple of head_dim {g.head_dim}, so they "
+              f"cannot be cut into head-sized {self.unit}s")
+        return g.n_layers, n // g.head_dim, g.head_dim
+
+    def supports_bias(self, model) -> bool:
+        "True when turning `bias_switch` on in the config gives every projection it governs (this site's included) a bias."
+        part, names = BIAS_SWITCHES[self.bias_switch]
+        cfg = copy.deepcopy(text_config(model))
+        if not hasattr(cfg, self.bias_switch): return False
+        setattr(cfg, self.bias_switch, True)
+        mod = getattr(decoder_layers(model)[0], part)
+        kw = dict(layer_idx=0) if "layer_idx" in inspect.signature(type(mod).__init__).parameters else {}
+        try:
+            with torch.device("meta"): probe = type(mod)(cfg, **kw)
+        except Exception: return False
+        return all(getattr(getattr(probe, n, None), "bias", None) is not None for n in names)
+
+    def check_bias(self, model):
+        "One clear error unless a compensation folded at this site can be saved as a vanilla checkpoint."
+        check(self.supports_bias(model), f"{type(model).__name__} ({text_config(model).model_type}) has no config switch "
+              f"that gives {self.path} a bias in transformers (`{self.bias_switch}`), so a compensation at the "
+              f"{self.name} site cannot be saved as a vanilla checkpoint; use a Llama-style model"
+              + (" or Gemma-3" if self.bias_switch == "attention_bias" else "") +
+              ", or keep the compensation file and attach it with restorelcc.compensation.attach")
+
+ATTENTION = Site("attention", "self_attn.o_proj", "attention_bias", "head")
+FFN = Site("ffn", "mlp.down_proj", "mlp_bias", "FFN unit")
 
 # %% ../nbs/02_models.ipynb #4277a647
 def _linear_onednn(x, w, b=None): return torch.ops.mkldnn._linear_pointwise(x, w, b, "none", [None], "")

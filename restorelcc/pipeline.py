@@ -12,10 +12,10 @@ from .core import RestoreLCCError, check, logger, content_hash, atomic_dir, chec
 from .data import load_alpaca, alpaca_pair
 from .models import load_model, save_checkpoint, HeadGeometry, count_params, text_config, DTYPES
 from .activations import weights_hash, tokenizer_hash, kept_heads
-from .probing import SCORERS, n_selected
+from .probing import n_selected
 from .compensation import MODES, save_compensation
 from .train import completion_dataset, save_loss_curve
-from .baselines import REGISTRY, Restoration, run_method
+from .baselines import REGISTRY, HEAD_SCORERS, Restoration, run_method
 
 # %% auto #0
 __all__ = ['METHODS', 'DEMO', 'RestoreConfig', 'check_pair', 'method_options', 'restore', 'checkpoint_path', 'restore_run',
@@ -41,7 +41,7 @@ class RestoreConfig:
     "Every parameter of a restoration run (paper / released-code defaults); `restorelcc restore`'s options are made from it."
     method: str = _opt("restorelcc", "the restoration method", METHODS)
     heads: float | int = _opt(0.25, "heads to compensate: a fraction in (0, 1] of all L×H heads, or a count", parse=_heads_arg)
-    scorer: str = _opt("probe", "how heads are selected", SCORERS)
+    scorer: str = _opt("probe", "how heads are selected", HEAD_SCORERS)
     K: int = _opt(1, "components in c_K for probing")
     mode: str = _opt("full", "the compensation: full (β·V + b), beta (β·V only) or bias (b only)", MODES)
     top_k_dirs: int | None = _opt(None, "keep only the top-k fixed directions of each head (none: all d)")
@@ -82,7 +82,7 @@ class RestoreConfig:
     def check(self, n_heads_total: int | None = None) -> "RestoreConfig":
         "Validate before any work (`n_heads_total` = L×H of the pruned model, when known)."
         check(self.method in METHODS, f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
-        check(self.scorer in SCORERS, f"unknown head scorer {self.scorer!r}; choose one of {', '.join(SCORERS)}")
+        check(self.scorer in HEAD_SCORERS, f"unknown head scorer {self.scorer!r}; choose one of {', '.join(HEAD_SCORERS)}")
         check(self.mode in MODES, f"unknown compensation mode {self.mode!r}; choose one of {', '.join(MODES)}")
         check(self.dtype in DTYPES, f"unknown dtype {self.dtype!r}; choose one of {', '.join(DTYPES)}")
         for k in ("n_probe", "n_train", "epochs", "batch_size", "grad_accum", "max_length", "probe_max_length",

@@ -12,14 +12,14 @@ from tqdm.auto import tqdm
 from .core import RestoreLCCError, check, logger, quietly
 from .data import alpaca_pair
 from .activations import (lost_activations, cached_head_activations, hooked_forward, kept_heads, align_heads,
-                                    _batches, _heads_per_layer)
+                                    _batches)
 from .components import lost_components, main_component
-from .models import decoder_layers
+from .models import ATTENTION, decoder_layers
 
 # %% auto #0
 __all__ = ['SCORERS', 'sentence_encoder', 'contrastive_negatives', 'train_probes', 'pair_split', 'as_pairs', 'probe_features',
-           'probe_inputs', 'probe_heads', 'probe_null', 'kl_scores', 'score_heads', 'rank_heads', 'n_selected',
-           'select_heads']
+           'probe_inputs', 'probe_heads', 'probe_null', 'kl_scores', 'mse_scores', 'score_heads', 'rank_heads',
+           'n_selected', 'select_heads']
 
 # %% ../nbs/07_probing.ipynb #0598a795
 @functools.lru_cache(maxsize=1)
@@ -137,7 +137,7 @@ def _kl(logp, logq): return (logp.exp() * (logp - logq)).sum(-1)
 
 def kl_scores(dense, pruned, tokenizer, prompts, batch_size: int = 8, max_length: int = 512) -> torch.Tensor:
     "Mean drop of KL(dense ‖ pruned) at the last prompt token when each head alone is patched to its dense value, `[L, H]`."
-    H, d = _heads_per_layer(pruned); layers = decoder_layers(pruned); L = len(layers)
+    _, H, d = ATTENTION.units(pruned); layers = decoder_layers(pruned); L = len(layers)
     kept = kept_heads(pruned); total = torch.zeros(L, H, dtype=torch.float64)
     n_batches = -(-len(prompts) // batch_size)
     for idx, ids, mask, last in tqdm(_batches(tokenizer, prompts, batch_size, max_length, side="left"), total=n_batches,
@@ -148,7 +148,7 @@ def kl_scores(dense, pruned, tokenizer, prompts, batch_size: int = 8, max_length
         _, lg_p = hooked_forward(pruned, ids, mask, last, logits=True)
         base = _kl(logp_d, lg_p.double().log_softmax(-1))                      # [B]
         for l in range(L):
-            hd = layers[l].self_attn.o_proj.register_forward_pre_hook(_patch_hook(H, d, B, Zd[:, :, l]))
+            hd = ATTENTION.linear(layers[l]).register_forward_pre_hook(_patch_hook(H, d, B, Zd[:, :, l]))
             try: _, lg = hooked_forward(pruned, ids.repeat(H, 1), mask.repeat(H, 1), last.repeat(H), logits=True)
             finally: hd.remove()
             kl = _kl(logp_d.repeat(H, 1), lg.double().log_softmax(-1)).view(H, B)
@@ -158,6 +158,10 @@ def kl_scores(dense, pruned, tokenizer, prompts, batch_size: int = 8, max_length
 # %% ../nbs/07_probing.ipynb #e2a6a023
 SCORERS = ("probe", "random", "mse", "kl")
 
+def mse_scores(Z_dense: torch.Tensor, Z_pruned: torch.Tensor) -> torch.Tensor:
+    "MSE score of every unit `[L, U]`: mean over prompts of ‖ΔZ‖² (heads here; FFN units in restorelcc-ffn)."
+    return ((Z_dense - Z_pruned) ** 2).sum(-1).mean(0)
+
 def score_heads(method: str, dense, pruned, tokenizer, records, K: int = 1, seed: int = 0, batch_size: int = 8,
                 max_length: int = 512, kl_samples: int = 32, cache: bool = True, **probe_kw) -> torch.Tensor:
     "Head scores `[L, H]` (higher = more important) by `method`: probe | random | mse | kl."
@@ -166,12 +170,12 @@ def score_heads(method: str, dense, pruned, tokenizer, records, K: int = 1, seed
         return probe_heads(dense, pruned, tokenizer, records, K=K, seed=seed, batch_size=batch_size,
                            max_length=max_length, cache=cache, **probe_kw)["scores"]
     if method == "random":
-        H, _ = _heads_per_layer(pruned)
-        return torch.rand(len(decoder_layers(pruned)), H, generator=torch.Generator().manual_seed(seed))
+        L, H, _ = ATTENTION.units(pruned)
+        return torch.rand(L, H, generator=torch.Generator().manual_seed(seed))
     prompts = [p for p, _ in as_pairs(records)]
     if method == "mse":
         Zd, Zp = lost_activations(dense, pruned, tokenizer, prompts, batch_size, max_length, cache=cache)
-        return ((Zd - Zp) ** 2).sum(-1).mean(0)
+        return mse_scores(Zd, Zp)
     return kl_scores(dense, pruned, tokenizer, prompts[:kl_samples], batch_size, max_length)
 
 # %% ../nbs/07_probing.ipynb #f9b0447d
