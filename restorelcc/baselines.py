@@ -11,10 +11,10 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from .core import check, logger, set_seed
+from .core import check, logger, set_seed, content_hash, cache_dir
 from .data import alpaca_prompt
 from .models import Site, ATTENTION, FFN, HeadGeometry, decoder_layers, count_params, save_checkpoint, resolve_device
-from .activations import lost_activations
+from .activations import lost_activations, weights_hash
 from .components import Components, lost_components
 from .probing import SCORERS, probe_heads, score_heads, rank_heads, select_heads, mse_scores
 from .compensation import MODES, Compensation, CompensationHandle, attach, fold_into_bias, save_compensation
@@ -146,14 +146,24 @@ def train_compensation(pruned, comp: Compensation, train_ds, train_kw: dict, sit
     fold_into_bias(pruned, comp, site)
     return log
 
+_NOT_IN_KEY = ("checkpoint", "resume", "checkpoint_every", "log_every", "accelerator", "val_dataset")
+
+def _scalings_key(pruned, train_ds, kw: dict, l1: float) -> str:
+    "Content hash of everything LoFiT's step 1 depends on: the pruned weights, both datasets, the training settings, L1."
+    ds_hash = lambda d: None if d is None else content_hash(d.examples, d.pad_id)
+    return content_hash("lofit-scalings-v1", weights_hash(pruned), ds_hash(train_ds), ds_hash(kw.get("val_dataset")),
+                        {k: v for k, v in kw.items() if k not in _NOT_IN_KEY}, l1)
+
 def lofit_scalings(pruned, train_ds, train_kw: dict, l1: float = 1e-3, steps_ratio: float = 1.0,
-                   scale_lr: float | None = None) -> tuple[HeadScaling, dict]:
+                   scale_lr: float | None = None, cache: bool = True) -> tuple[HeadScaling, dict]:
     "LoFiT's step 1 on the frozen `pruned`: scalings (1 + A) of every head, trained with L1 `l1`; (scalings, log), the model unchanged."
     g = HeadGeometry.from_model(pruned)
     check(l1 >= 0, f"lofit_l1 must be >= 0, got {l1}"); check(steps_ratio > 0, f"lofit_steps_ratio must be > 0, got {steps_ratio}")
     kw = train_kw if steps_ratio == 1 else dict(train_kw, max_steps=max(1, round(steps_ratio*_total_steps(train_ds, train_kw))))
     if scale_lr is not None: kw = dict(kw, lr=scale_lr)
-    if train_kw.get("checkpoint") is not None:           # its own checkpoint, beside step 2's
+    if cache:            # one content-keyed training checkpoint: runs that share step 1 train it once, and resume it
+        kw = dict(kw, checkpoint=cache_dir()/"lofit-scalings"/f"{_scalings_key(pruned, train_ds, kw, l1)}.pt", resume=True)
+    elif train_kw.get("checkpoint") is not None:         # its own checkpoint, beside step 2's
         c = Path(train_kw["checkpoint"]); kw = dict(kw, checkpoint=c.with_name(f"{c.stem}-scalings{c.suffix}"))
     sc = HeadScaling(g.n_layers, g.n_heads, g.head_dim).to(_train_device(train_kw))
     logger.info(f"LoFiT step 1: scalings of all {g.n_total} heads, L1 {l1}")
@@ -162,11 +172,11 @@ def lofit_scalings(pruned, train_ds, train_kw: dict, l1: float = 1e-3, steps_rat
     return sc, log
 
 def lofit(pruned, train_ds, n_heads: int, train_kw: dict, l1: float = 1e-3, steps_ratio: float = 1.0, p: float = 1,
-          seed: int = 0, scale_lr: float | None = None) -> dict:
+          seed: int = 0, scale_lr: float | None = None, cache: bool = True) -> dict:
     "LoFiT on `pruned` (in place): scalings + L1 on all heads (lr `scale_lr`, default the biases'), rank by ‖A‖_p, train biases of the top `n_heads`, fold."
     for q in pruned.parameters(): q.requires_grad_(False)
     train_kw = dict(train_kw, seed=seed)
-    sc, log1 = lofit_scalings(pruned, train_ds, train_kw, l1, steps_ratio, scale_lr)
+    sc, log1 = lofit_scalings(pruned, train_ds, train_kw, l1, steps_ratio, scale_lr, cache)
     scores, ranking = lofit_rank_heads(sc, p)
     heads = ranking[:n_heads]
     comp = bias_compensation(heads, sc.A.shape[-1], seed)
@@ -275,7 +285,7 @@ def scored_components(dense, pruned, tokenizer, probe_records, o: dict, seed: in
         return pr["components"], pr["scores"]
     comp = lost_components(*lost_activations(dense, pruned, tokenizer, probe_prompts(probe_records), **kw))
     if o["scorer"] == "lofit":             # LoFiT's selection: ‖A‖ of its step-1 scalings, trained on the training data
-        sc, _ = lofit_scalings(pruned, train_ds, train_kw, o["lofit_l1"], o["lofit_steps_ratio"], o["lofit_scale_lr"])
+        sc, _ = lofit_scalings(pruned, train_ds, train_kw, o["lofit_l1"], o["lofit_steps_ratio"], o["lofit_scale_lr"], o["cache"])
         return comp, lofit_rank_heads(sc, o["lofit_norm"])[0]
     return comp, score_heads(o["scorer"], dense, pruned, tokenizer, probe_records, K=o["K"], seed=seed, **kw)
 
@@ -329,7 +339,7 @@ restoration_method("lora")(_lora(False)); restoration_method("dora")(_lora(True)
 def restore_lofit(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o) -> Restoration:
     "LoFiT: scalings of every head with L1, the top `n_heads` by ‖A‖, then their biases; folded into the o_proj bias."
     r = lofit(pruned, train_ds, n_heads, train_kw, l1=o["lofit_l1"], steps_ratio=o["lofit_steps_ratio"],
-              p=o["lofit_norm"], scale_lr=o["lofit_scale_lr"], seed=seed)
+              p=o["lofit_norm"], scale_lr=o["lofit_scale_lr"], seed=seed, cache=o["cache"])
     n_tr = sum(p.numel() for p in r["compensation"].parameters())
     info = dict(site="o_proj input", heads=[list(h) for h in r["heads"]], n_heads=n_heads, l1=o["lofit_l1"],
                 steps_ratio=o["lofit_steps_ratio"], ranking_norm=o["lofit_norm"], trainable_params=n_tr,
@@ -378,6 +388,9 @@ def run_method(method: str, dense, pruned, tokenizer, probe_records, train_ds, n
     for p in pruned.parameters(): p.requires_grad_(False)
     train_kw = dict(train_kw, seed=seed)                   # every method trains with the run's seed
     r = REGISTRY[method](dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o)
+    # seconds in the training loops (LoFiT: both steps), as each log measured them: summed over resumed sessions, and
+    # a step read back from a cache counts what it took when it ran
+    r.extras["train_loop_seconds"] = sum(l["seconds"] for l in (r.log, r.extras.get("scale_log")) if l)
     if r.info is not None:
         r.info = dict(method=method, seed=seed, train_kw={k: v for k, v in train_kw.items()
                                                           if k not in ("accelerator", "val_dataset", "checkpoint")}, **r.info)

@@ -18,7 +18,7 @@ from .train import completion_eval
 __all__ = ['PAPER', 'REGIMES', 'DENSE', 'CELL_PARAMS', 'CELL_PARAMS_OPTIONAL', 'profile_params', 'base_model', 'pruned_key',
            'pruned_model', 'eval_row', 'val_dataset', 'restore_config', 'docs_of', 'acc_verdict', 'ppl_verdict',
            'mean_of_task_means', 'ppl_of_windows', 'paired_bootstrap', 'ci_verdict', 'cell_key', 'cells_dir',
-           'table_cell', 'select_lr', 'task_pairs']
+           'cached_cell', 'table_cell', 'select_lr', 'task_pairs']
 
 # %% ../nbs/15_experiments.ipynb #b8298a5b
 PAPER = {
@@ -182,6 +182,17 @@ def cells_dir(params: dict) -> Path:
     "Where finished cells go: `<results_dir>/cells` (committed beside the tables, so a run resumes on any machine), else the cache."
     return Path(params["results_dir"])/"cells" if params.get("results_dir") else cache_dir()/"cells"
 
+def cached_cell(f: Path | None, compute, what: str = "cell") -> dict:
+    "The JSON record in cell file `f` when it exists, else `compute()`, written there; `f=None`: no cache."
+    if f is not None and f.is_file():
+        logger.info(f"{what}: from the cell cache ({f.stem})")
+        return json.loads(f.read_text())
+    row = compute()
+    if f is not None:
+        write_json(f, row)
+        for p in (f.parent/"partial").glob(f"{f.stem}*.pt"): p.unlink()   # the cell is done: its training checkpoints go
+    return row
+
 def table_cell(params: dict, regime: str = "unstructured 50% (Wanda)", method: str = "restorelcc", seed: int = 0,
                cache: bool | None = None, evaluate: bool = True, **cfg) -> dict:
     "Evaluate the profile's pruned `regime` model, restored by `method` with RestoreConfig overrides `cfg` ('pruned': not restored); `evaluate=False`: the training record only."
@@ -191,26 +202,22 @@ def table_cell(params: dict, regime: str = "unstructured 50% (Wanda)", method: s
     base, _ = base_model(params)                   # hashed for the key, and the dense model of the restoration
     key = cell_key(params, base, regime, method, seed, cfg)
     f = cells_dir(params)/f"{key if evaluate else content_hash('trial', key)}.json" if cache else None
-    if f is not None and f.is_file():
-        logger.info(f"{regime} | {method} {cfg or ''} | seed {seed}: from the cell cache ({f.stem})")
-        return json.loads(f.read_text())
-    if regime == DENSE: pm, tok = base_model(params)
-    else: pm, tok = pruned_model(params, *REGIMES[regime], seed=params["seeds"][0])
-    info = dict(trainable_params=0, train_seconds=0.0)
-    if method != "pruned":
-        from restorelcc.pipeline import restore
-        ckpt = f.parent/"partial"/f"{f.stem}.pt" if f is not None else None     # a long cell resumes mid-training
-        r = restore(base, pm, tok, restore_config(params, seed, method=method, **dict(dict(checkpoint_every=50), **cfg)),
-                    checkpoint=ckpt, resume=ckpt is not None)
-        pm = r.model; info = dict(trainable_params=r.trainable_params, train_seconds=r.extras["seconds"]["total"])
-        if r.log and r.log["val"]: info.update(val_curve=r.log["val"], track=r.log["track"])
-        if "lost_mean_norm" in r.extras: info.update(heads=r.heads, lost_mean_norm=r.extras["lost_mean_norm"])
-        if hasattr(pm, "merge_and_unload"): pm = pm.merge_and_unload()   # the same function; unmerged DoRA evaluates ~4x slower
-    row = dict(eval_row(pm, tok, params), **info) if evaluate else info
-    if f is not None:
-        write_json(f, row)
-        for p in (f.parent/"partial").glob(f"{f.stem}*.pt"): p.unlink()   # the cell is done: its training checkpoints go
-    return row
+    def compute():
+        if regime == DENSE: pm, tok = base_model(params)
+        else: pm, tok = pruned_model(params, *REGIMES[regime], seed=params["seeds"][0])
+        info = dict(trainable_params=0, train_seconds=0.0)
+        if method != "pruned":
+            from restorelcc.pipeline import restore
+            ckpt = f.parent/"partial"/f"{f.stem}.pt" if f is not None else None     # a long cell resumes mid-training
+            r = restore(base, pm, tok, restore_config(params, seed, method=method, **dict(dict(checkpoint_every=50), **cfg)),
+                        checkpoint=ckpt, resume=ckpt is not None)
+            pm = r.model; info = dict(trainable_params=r.trainable_params, train_seconds=r.extras["seconds"]["total"],
+                                      train_loop_seconds=r.extras["train_loop_seconds"])
+            if r.log and r.log["val"]: info.update(val_curve=r.log["val"], track=r.log["track"])
+            if "lost_mean_norm" in r.extras: info.update(heads=r.heads, lost_mean_norm=r.extras["lost_mean_norm"])
+            if hasattr(pm, "merge_and_unload"): pm = pm.merge_and_unload()   # the same function; unmerged DoRA evaluates ~4x slower
+        return dict(eval_row(pm, tok, params), **info) if evaluate else info
+    return cached_cell(f, compute, f"{regime} | {method} {cfg or ''} | seed {seed}")
 
 def select_lr(params: dict, regime: str, method: str, grid, steps: int, seed: int = 0, **cfg) -> dict:
     "Train `method` `steps` optimizer steps at each learning rate of `grid`; pick the lowest held-out Alpaca loss (each trial a cell)."
