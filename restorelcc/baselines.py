@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from .core import check, logger, set_seed, content_hash, cache_dir
+from .core import check, check_choice, logger, set_seed, content_hash, cache_dir
 from .data import alpaca_prompt
 from .models import Site, ATTENTION, FFN, HeadGeometry, decoder_layers, count_params, save_checkpoint, resolve_device
 from .activations import lost_activations, weights_hash
@@ -238,7 +238,7 @@ def _n_total(method: str, pruned) -> tuple[int, str]:
 def check_method_args(method, pruned, n_heads, train_kw: dict, seed: int, opts: dict, dense=None, train_ds=None,
                       probe_records=None) -> dict:
     "Validate `run_method`'s arguments before any work; returns the full options."
-    check(method in REGISTRY, f"unknown method {method!r}; choose one of {', '.join(REGISTRY)}")
+    check_choice(method, REGISTRY, "method")
     bad = [k for k in opts if k not in OPTIONS]
     check(not bad, f"unknown option(s) {bad} for run_method; valid options: {', '.join(OPTIONS)}")
     o = {**OPTIONS, **opts}
@@ -263,9 +263,9 @@ def check_method_args(method, pruned, n_heads, train_kw: dict, seed: int, opts: 
     prompts = probe_prompts(probe_records or [])
     check(len(prompts) >= (2 if method != "restorelcc-ffn" and o["scorer"] == "probe" else 1),
           f"{method} needs probe_records (Alpaca records) to measure the lost activations; got {len(prompts)}")
-    check(o["mode"] in MODES, f"unknown compensation mode {o['mode']!r}; choose one of {', '.join(MODES)}")
+    check_choice(o["mode"], MODES, "compensation mode")
     if method in ("restorelcc", "lcc-training-free"):
-        check(o["scorer"] in HEAD_SCORERS, f"unknown head scorer {o['scorer']!r}; choose one of {', '.join(HEAD_SCORERS)}")
+        check_choice(o["scorer"], HEAD_SCORERS, "head scorer")
         check(o["scorer"] != "lofit" or isinstance(train_ds, CompletionDataset) and len(train_ds) > 0,
               "scorer='lofit' trains LoFiT's scalings to rank the heads: give train_ds")
         ATTENTION.check_bias(pruned)

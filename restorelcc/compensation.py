@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from .core import check, write_json
+from .core import check, check_choice, write_json
 from .models import Site, ATTENTION, decoder_layers, enable_biases_
 
 # %% auto #0
@@ -23,7 +23,7 @@ class Compensation(nn.Module):
     def __init__(self, heads, V: torch.Tensor, mode: str = "full", top_k_dirs: int | None = None,
                  init_std: float = 1e-3, seed: int = 0):
         super().__init__()
-        check(mode in MODES, f"unknown compensation mode {mode!r}; use one of {', '.join(MODES)}")
+        check_choice(mode, MODES, "compensation mode")
         self.heads = [(int(l), int(h)) for l, h in heads]
         check(len(self.heads) > 0, "no heads selected for compensation; select at least one head")
         check(len(set(self.heads)) == len(self.heads), "the head list has duplicates; give each (layer, head) once")

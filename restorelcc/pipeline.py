@@ -8,7 +8,7 @@ import argparse, os, time
 from dataclasses import dataclass, asdict, field, fields
 from pathlib import Path
 
-from .core import RestoreLCCError, check, logger, content_hash, atomic_dir, check_out_dir, write_json, quietly, run_log
+from .core import RestoreLCCError, check, check_choice, logger, content_hash, atomic_dir, check_out_dir, write_json, quietly, run_log
 from .data import load_alpaca, alpaca_pair
 from .models import load_model, save_checkpoint, HeadGeometry, count_params, text_config, DTYPES
 from .activations import weights_hash, tokenizer_hash, kept_heads
@@ -81,10 +81,10 @@ class RestoreConfig:
 
     def check(self, n_heads_total: int | None = None) -> "RestoreConfig":
         "Validate before any work (`n_heads_total` = L×H of the pruned model, when known)."
-        check(self.method in METHODS, f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
-        check(self.scorer in HEAD_SCORERS, f"unknown head scorer {self.scorer!r}; choose one of {', '.join(HEAD_SCORERS)}")
-        check(self.mode in MODES, f"unknown compensation mode {self.mode!r}; choose one of {', '.join(MODES)}")
-        check(self.dtype in DTYPES, f"unknown dtype {self.dtype!r}; choose one of {', '.join(DTYPES)}")
+        check_choice(self.method, METHODS, "method")
+        check_choice(self.scorer, HEAD_SCORERS, "head scorer")
+        check_choice(self.mode, MODES, "compensation mode")
+        check_choice(self.dtype, DTYPES, "dtype")
         for k in ("n_probe", "n_train", "epochs", "batch_size", "grad_accum", "max_length", "probe_max_length",
                   "capture_batch_size", "K", "lora_r"):
             v = getattr(self, k)

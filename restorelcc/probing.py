@@ -9,7 +9,7 @@ import functools, math
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
-from .core import RestoreLCCError, check, logger, quietly
+from .core import RestoreLCCError, check, check_choice, logger, quietly
 from .data import alpaca_pair
 from .activations import (lost_activations, cached_head_activations, hooked_forward, kept_heads, align_heads,
                                     _batches)
@@ -165,7 +165,7 @@ def mse_scores(Z_dense: torch.Tensor, Z_pruned: torch.Tensor) -> torch.Tensor:
 def score_heads(method: str, dense, pruned, tokenizer, records, K: int = 1, seed: int = 0, batch_size: int = 8,
                 max_length: int = 512, kl_samples: int = 32, cache: bool = True, **probe_kw) -> torch.Tensor:
     "Head scores `[L, H]` (higher = more important) by `method`: probe | random | mse | kl."
-    check(method in SCORERS, f"unknown head scorer {method!r}; choose from {', '.join(SCORERS)}")
+    check_choice(method, SCORERS, "head scorer")
     if method == "probe":
         return probe_heads(dense, pruned, tokenizer, records, K=K, seed=seed, batch_size=batch_size,
                            max_length=max_length, cache=cache, **probe_kw)["scores"]

@@ -11,7 +11,7 @@ from typing import Callable
 import torch
 from torch import nn
 from tqdm.auto import tqdm
-from .core import check, content_hash, logger, set_seed, atomic_dir, write_json, check_out_dir, quietly, run_log
+from .core import check, check_choice, content_hash, logger, set_seed, atomic_dir, write_json, check_out_dir, quietly, run_log
 from .data import calibration_windows
 from .models import decoder_layers, HeadGeometry, count_params, text_config, add_bias_, enable_biases_, add_model_args
 
@@ -305,7 +305,7 @@ def update_config_(model, plan: dict, kept_heads: list[list[int]]):
 # %% ../nbs/04_prune.ipynb #c450f942
 def check_prune_args(method: str, sparsity: float | None, pattern=None, n_calib: int = 128, seqlen: int = 512) -> tuple:
     "Validate the pruning arguments before any work; returns (sparsity, (N, M) or None)."
-    check(method in METHODS, f"unknown pruning method {method!r}; choose one of {', '.join(METHODS)}")
+    check_choice(method, METHODS, "pruning method")
     pat = parse_pattern(pattern)
     check(not (pat and method == "structured"), "an N:M --pattern applies to unstructured methods only; "
           "drop --pattern for --method structured")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json, math, os, sys, time
 from pathlib import Path
 
-from .core import RestoreLCCError, check, content_hash, file_hash, logger, write_json, run_log
+from .core import RestoreLCCError, check, check_choice, content_hash, file_hash, logger, write_json, run_log
 
 # %% auto #0
 __all__ = ['PROFILES', 'VERDICTS', 'RESULTS_ORDER', 'experiments_dir', 'list_experiments', 'keep_notebook', 'run_experiment',
@@ -70,7 +70,7 @@ def run_experiment(name: str, profile: str = "smoke", nbs=None, results="results
                    runs="runs/reproduce", force: bool = False, extra: dict | None = None) -> dict:
     "Execute experiment `name` with papermill under `profile`; skipped when its marker says it already ran as asked."
     import papermill as pm
-    check(profile in PROFILES, f"unknown profile {profile!r}; choose {', '.join(PROFILES)}")
+    check_choice(profile, PROFILES, "profile")
     nb = experiments_dir(nbs)/f"{name}.ipynb"
     check(nb.is_file(), f"no experiment notebook {nb}; choose from {', '.join(list_experiments(nbs))}")
     results, figures, runs = Path(results), Path(figures), Path(runs)/profile
@@ -108,7 +108,7 @@ def reproduce(profile: str = "smoke", only=None, nbs=None, results="results", fi
     only = list(only) if only else names
     bad = [n for n in only if n not in names]
     check(not bad, f"unknown experiment(s) {bad}; choose from {', '.join(names)}")
-    check(profile in PROFILES, f"unknown profile {profile!r}; choose {', '.join(PROFILES)}")
+    check_choice(profile, PROFILES, "profile")
     out = []
     for n in only:
         out.append(run_experiment(n, profile, nbs=nbs, results=results, figures=figures, force=force))
