@@ -21,7 +21,8 @@ from restorelcc.data import PAPER_TASKS
 from restorelcc.evaluate import evaluate
 from restorelcc.models import load_model, decoder_layers, onednn_faster
 sys.path.insert(0, str(Path(__file__).parent))
-from train_throughput import matmul_gflops, cpu_name, save_benchmark
+from train_throughput import save_benchmark
+from restorelcc.models import matmul_gflops, cpu_name
 
 VARIANTS = [("lm-eval HFLM, MKL (today)", dict(trim_logits=False, onednn=False)),
             ("logits only where read", dict(trim_logits=True, onednn=False)),

@@ -14,14 +14,14 @@ first compensated layer up (the same linears and lm_head again, attention twice)
 gradient. The ceiling is the faster of PyTorch's default fp32 matmul (MKL) and oneDNN's, at 2048³. Run it with
 nothing else on the machine: a contended timing is not a measurement.
 """
-import argparse, platform, re, statistics, sys, time
+import argparse, re, statistics, sys, time
 from pathlib import Path
 
 import torch
 from torch import nn
 from restorelcc.core import setup_logging, write_json
 from restorelcc.data import load_alpaca, alpaca_pair
-from restorelcc.models import load_model, HeadGeometry, decoder_layers, onednn_faster
+from restorelcc.models import load_model, HeadGeometry, decoder_layers, onednn_faster, matmul_gflops, machine_info, cpu_name
 from restorelcc.compensation import Compensation, attach
 from restorelcc.train import completion_dataset, train, padding_ratio, StepBatchSampler
 
@@ -35,22 +35,6 @@ VARIANTS = [  # (name, train() settings): today's loop, each change alone, then 
     ("all, at 1 x 8", dict(batch_size=1, grad_accum=8, group_by_length=True, head_at_labels=True, onednn=True)),
     ("all, at 2 x 4 (grouped): the default", dict(group_by_length=True, head_at_labels=True, onednn=True)),
 ]
-
-
-def matmul_gflops(kind: str, n: int = 2048, reps: int = 10) -> float:
-    "GFLOP/s of an n×n×n matmul: 'mkl' (PyTorch's default fp32), 'onednn' (fp32) or 'bf16'."
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    if kind == "onednn":
-        p = torch.ops.mkldnn._reorder_linear_weight(b, None)
-        f = lambda: torch.ops.mkldnn._linear_pointwise(a, p, None, "none", [None], "")
-    elif kind == "bf16":
-        a, b = a.bfloat16(), b.bfloat16(); f = lambda: a @ b
-    else: f = lambda: a @ b
-    for _ in range(2): f()
-    ts = []
-    for _ in range(reps):
-        t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
-    return 2*n**3/statistics.median(ts)/1e9
 
 
 def useful_flops(model, ds, step_indices, first_layer: int) -> tuple[float, int]:
@@ -88,15 +72,9 @@ def peak_rss_mb() -> float | None:
     return int(m.group(1))/1024 if m else None
 
 
-def cpu_name() -> str:
-    try: return next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
-    except (OSError, StopIteration): return platform.processor()
-
-
 def save_benchmark(res: dict, out) -> dict:
     "`res` with the machine, the command line and the date, written to `out` (JSON)."
-    res = dict(res, machine=dict(cpu=cpu_name(), threads=torch.get_num_threads(), torch=torch.__version__,
-                                 capability=torch.backends.cpu.get_cpu_capability()),
+    res = dict(res, machine=machine_info(rates=False),
                command=" ".join(["python"] + sys.argv), date=time.strftime("%Y-%m-%d %H:%M"))
     write_json(out, res)
     print(f"wrote {out}")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 from .core import check, logger, content_hash, cache_dir, atomic_dir, write_json
-from .models import tiny_llama, load_model, save_checkpoint
+from .models import tiny_llama, load_model, save_checkpoint, machine_info
 from .activations import weights_hash
 from .pipeline import RestoreConfig
 from .train import completion_eval
@@ -203,6 +203,7 @@ def table_cell(params: dict, regime: str = "unstructured 50% (Wanda)", method: s
     key = cell_key(params, base, regime, method, seed, cfg)
     f = cells_dir(params)/f"{key if evaluate else content_hash('trial', key)}.json" if cache else None
     def compute():
+        machine = machine_info(rates=params["model"] != "tiny")    # beside the cell's timings: the CPU and its matmul rate now
         if regime == DENSE: pm, tok = base_model(params)
         else: pm, tok = pruned_model(params, *REGIMES[regime], seed=params["seeds"][0])
         info = dict(trainable_params=0, train_seconds=0.0)
@@ -216,6 +217,7 @@ def table_cell(params: dict, regime: str = "unstructured 50% (Wanda)", method: s
             if r.log and r.log["val"]: info.update(val_curve=r.log["val"], track=r.log["track"])
             if "lost_mean_norm" in r.extras: info.update(heads=r.heads, lost_mean_norm=r.extras["lost_mean_norm"])
             if hasattr(pm, "merge_and_unload"): pm = pm.merge_and_unload()   # the same function; unmerged DoRA evaluates ~4x slower
+        info["machine"] = machine
         return dict(eval_row(pm, tok, params), **info) if evaluate else info
     return cached_cell(f, compute, f"{regime} | {method} {cfg or ''} | seed {seed}")
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_models.ipynb #03ab4505
 from __future__ import annotations
-import contextlib, copy, inspect, shutil, tempfile, time
+import contextlib, copy, inspect, platform, shutil, statistics, tempfile, time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from .data import package_dir, offline
 __all__ = ['PACKAGED', 'DTYPES', 'BIAS_SWITCHES', 'ATTENTION', 'FFN', 'tiny_tokenizer', 'tiny_llama', 'text_config',
            'decoder_layers', 'HeadGeometry', 'count_params', 'packaged_checkpoint', 'resolve_model', 'resolve_device',
            'as_dtype', 'add_model_args', 'load_model', 'save_checkpoint', 'add_bias_', 'enable_biases_', 'Site',
-           'onednn_faster', 'onednn_linears']
+           'onednn_faster', 'onednn_linears', 'cpu_name', 'matmul_gflops', 'machine_info']
 
 # %% ../nbs/02_models.ipynb #da254ec0
 def tiny_tokenizer():
@@ -342,3 +342,36 @@ def onednn_linears(model, enabled: bool | None = None):
     finally:
         if enabled:
             for m in mods: vars(m).pop("forward", None)
+
+# %% ../nbs/02_models.ipynb #8e498b10
+def cpu_name() -> str:
+    "This machine's CPU model, as /proc/cpuinfo names it."
+    try: return next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+    except (OSError, StopIteration): return platform.processor()
+
+def matmul_gflops(kind: str = "onednn", n: int = 2048, reps: int = 10) -> float:
+    "GFLOP/s of an n×n×n matmul on this CPU now: 'mkl' (PyTorch's default fp32), 'onednn' (fp32) or 'bf16'."
+    check_choice(kind, ("mkl", "onednn", "bf16"), "matmul kind")
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    if kind == "onednn":
+        p = torch.ops.mkldnn._reorder_linear_weight(b, None)
+        f = lambda: torch.ops.mkldnn._linear_pointwise(a, p, None, "none", [None], "")
+    elif kind == "bf16":
+        a, b = a.bfloat16(), b.bfloat16(); f = lambda: a @ b
+    else: f = lambda: a @ b
+    for _ in range(2): f()
+    ts = []
+    for _ in range(reps):
+        t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
+    return 2*n**3/statistics.median(ts)/1e9
+
+def machine_info(rates: bool = True) -> dict:
+    "The CPU, threads, torch build and (`rates`) the fp32 matmul ceilings measured now: what a timing needs beside it."
+    info = dict(cpu=cpu_name(), threads=torch.get_num_threads(), torch=torch.__version__,
+                capability=torch.backends.cpu.get_cpu_capability())
+    if rates:
+        info["matmul_gflops"] = {}
+        for kind in ("mkl", "onednn"):
+            try: info["matmul_gflops"][f"{kind}_fp32"] = round(matmul_gflops(kind), 1)
+            except (RuntimeError, AttributeError): pass          # a build without oneDNN's linear op
+    return info
