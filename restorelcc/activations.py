@@ -116,7 +116,7 @@ def collect_head_activations(model, tokenizer, texts, batch_size: int = 8, max_l
 # %% ../nbs/05_activations.ipynb #6ba33185
 def kept_heads(pruned) -> list[list[int]] | None:
     "Per layer, the dense query-head indices a structurally pruned model kept (`config.restorelcc_kept_heads`), else None."
-    return getattr(pruned.config, "restorelcc_kept_heads", None)
+    return ATTENTION.kept(pruned)
 
 def align_heads(Z_dense: torch.Tensor, kept) -> torch.Tensor:
     "Slice dense activations `[..., L, H, d]` to the kept heads of each layer (pruned geometry); `kept=None`: unchanged."
@@ -189,26 +189,25 @@ def _check_alignable(dense, pruned, site: Site, kept):
     check(Ld == Lp, f"the dense model has {Ld} layers and the pruned one {Lp}; give a pruned version of the same model")
     if kept is not None or Ud == Up: return
     check(False, f"the dense model has {Ud} {site.unit}s of size {d} per layer at {site.path} and the pruned one {Up}: "
-          + ("a structurally pruned model must say which heads it kept (config.restorelcc_kept_heads)" if site is ATTENTION
+          + (f"a structurally pruned model must say which {site.unit}s it kept (config.{site.kept_config})" if site.kept_config
              else "compensation at this site needs an unstructured (same-shape) pruned model; structural pruning does "
-                  "not record which channels it kept"))
+                  f"not record which {site.unit}s it kept"))
 
 def lost_activations(dense, pruned, tokenizer, texts, batch_size: int = 8, max_length: int = 512, cache: bool = True,
                      site: Site = ATTENTION):
     "(Z_dense, Z_pruned), each `[N, L, U, d]` fp32 `site` inputs at the prompts' last tokens; dense heads sliced to the pruned model's kept heads."
     texts = list(texts)
     check(len(texts) > 0, "no prompts given; pass at least one prompt")
-    kept = kept_heads(pruned) if site is ATTENTION else None        # structural pruning records the heads it kept
+    kept = site.kept(pruned)                                        # structural pruning records the units it kept
     _check_alignable(dense, pruned, site, kept)
-    tag = "lost" if site is ATTENTION else f"lost-{site.name}"
-    key = activations_key(tag, weights_hash(dense), weights_hash(pruned), kept, texts, max_length,
+    key = activations_key(site.cache_tag, weights_hash(dense), weights_hash(pruned), kept, texts, max_length,
                           tokenizer_hash(tokenizer)) if cache else None
     def compute():
         Zd = collect_head_activations(dense, tokenizer, texts, batch_size, max_length, desc="dense", site=site)
         Zp = collect_head_activations(pruned, tokenizer, texts, batch_size, max_length, desc="pruned", site=site)
         Zd = align_heads(Zd, kept)
         check(Zd.shape == Zp.shape, f"dense activations {tuple(Zd.shape)} and pruned {tuple(Zp.shape)} do not align "
-              f"{site.unit} by {site.unit}; check config.restorelcc_kept_heads")
+              f"{site.unit} by {site.unit}" + (f"; check config.{site.kept_config}" if site.kept_config else ""))
         return dict(Z_dense=Zd, Z_pruned=Zp)
     Z = cached(key, compute, len(texts), dict(n=len(texts), max_length=max_length),
                what=f"lost activations ({site.name}) of {len(texts)} prompts")

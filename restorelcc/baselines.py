@@ -111,7 +111,7 @@ def attach_scaling(model, scaling: HeadScaling) -> CompensationHandle:
             x = args[0]
             return (x * (1 + scaling.A[l]).flatten().to(device=x.device, dtype=x.dtype),) + tuple(args[1:])
         return hook
-    return CompensationHandle([g.o_proj(l).register_forward_pre_hook(make_hook(l)) for l in range(g.n_layers)])
+    return CompensationHandle([ATTENTION.linear(b).register_forward_pre_hook(make_hook(l)) for l, b in enumerate(g.layers)])
 
 def lofit_rank_heads(A, p: float = 1) -> tuple[torch.Tensor, list[tuple[int, int]]]:
     "(scores [L, H] = ‖A[l, h]‖_p, all heads from the highest score down) from LoFiT's scalings (a tensor or `HeadScaling`)."

@@ -247,6 +247,12 @@ class Site:
     path: str            # inside a decoder block, e.g. "self_attn.o_proj"
     bias_switch: str     # the config flag (a key of BIAS_SWITCHES) that gives `path` a bias
     unit: str            # what one unit is called, for messages
+    cache_tag: str       # names this site's lost activations in the cache (so sites never share an entry)
+    kept_config: str | None = None   # config attribute where structural pruning records the units it kept, if any
+
+    def kept(self, pruned) -> list[list[int]] | None:
+        "Per layer, the dense unit indices a structurally pruned model kept (from `kept_config`), else None."
+        return getattr(pruned.config, self.kept_config, None) if self.kept_config else None
 
     def linear(self, block) -> nn.Linear:
         "This site's linear in decoder `block`."
@@ -286,8 +292,8 @@ class Site:
               + (" or Gemma-3" if self.bias_switch == "attention_bias" else "") +
               ", or keep the compensation file and attach it with restorelcc.compensation.attach")
 
-ATTENTION = Site("attention", "self_attn.o_proj", "attention_bias", "head")
-FFN = Site("ffn", "mlp.down_proj", "mlp_bias", "FFN unit")
+ATTENTION = Site("attention", "self_attn.o_proj", "attention_bias", "head", "lost", "restorelcc_kept_heads")
+FFN = Site("ffn", "mlp.down_proj", "mlp_bias", "FFN unit", "lost-ffn")   # structural pruning keeps every FFN unit's place
 
 # %% ../nbs/02_models.ipynb #4277a647
 def _linear_onednn(x, w, b=None): return torch.ops.mkldnn._linear_pointwise(x, w, b, "none", [None], "")
