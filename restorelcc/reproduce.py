@@ -10,9 +10,9 @@ from pathlib import Path
 from .core import RestoreLCCError, check, check_choice, content_hash, file_hash, logger, write_json, run_log
 
 # %% auto #0
-__all__ = ['PROFILES', 'VERDICTS', 'RESULTS_ORDER', 'experiments_dir', 'list_experiments', 'keep_notebook', 'run_experiment',
-           'reproduce', 'save_results', 'render_results_md', 'summary_md', 'write_results_md', 'update_readme',
-           'add_reproduce_command', 'run_reproduce']
+__all__ = ['PROFILES', 'WIDGET', 'VERDICTS', 'RESULTS_ORDER', 'experiments_dir', 'list_experiments', 'keep_notebook',
+           'run_experiment', 'reproduce', 'save_results', 'render_results_md', 'summary_md', 'write_results_md',
+           'update_readme', 'add_reproduce_command', 'run_reproduce']
 
 # %% ../nbs/14_reproduce.ipynb #ae70c9a8
 PROFILES = {
@@ -48,11 +48,13 @@ def list_experiments(nbs=None) -> list[str]:
 # %% ../nbs/14_reproduce.ipynb #9f081a98
 def _marker(results: Path, name: str) -> Path: return results/".done"/f"{name}.json"
 
+WIDGET = "application/vnd.jupyter.widget-view+json"
+
 def keep_notebook(src, dest, paths: dict | None = None, max_output_bytes: int = 100_000) -> Path:
-    "A browsable copy of an executed notebook: papermill's timings out, machine paths (`paths`: absolute → shown) replaced, no output over `max_output_bytes`."
+    "A browsable copy of an executed notebook: papermill's timings, progress-bar widgets and outputs over `max_output_bytes` out, machine paths (`paths`: absolute → shown) replaced."
     import nbformat
     nb = nbformat.read(str(src), as_version=4)
-    nb.metadata.pop("papermill", None)
+    for k in ("papermill", "widgets"): nb.metadata.pop(k, None)      # widget state: live progress bars, dead on a page
     def clean(s: str) -> str:
         for a, b in sorted((paths or {}).items(), key=lambda kv: -len(kv[0])): s = s.replace(a, b)
         return s
@@ -61,7 +63,7 @@ def keep_notebook(src, dest, paths: dict | None = None, max_output_bytes: int = 
         c.source = clean(c.source)
         if c.cell_type != "code": continue
         c.outputs = [nbformat.from_dict(json.loads(clean(json.dumps(o)))) for o in c.outputs
-                     if len(json.dumps(o)) <= max_output_bytes]
+                     if len(json.dumps(o)) <= max_output_bytes and WIDGET not in o.get("data", {})]
     dest = Path(dest); dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.tmp"); nbformat.write(nb, str(tmp)); tmp.replace(dest)
     return dest
