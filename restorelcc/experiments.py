@@ -206,13 +206,14 @@ def table_cell(params: dict, regime: str = "unstructured 50% (Wanda)", method: s
         machine = machine_info(rates=params["model"] != "tiny")    # beside the cell's timings: the CPU and its matmul rate now
         if regime == DENSE: pm, tok = base_model(params)
         else: pm, tok = pruned_model(params, *REGIMES[regime], seed=params["seeds"][0])
-        info = dict(trainable_params=0, train_seconds=0.0)
+        info = dict(trainable_params=0, train_seconds=0.0, start_weights=weights_hash(pm))   # the model it starts from: a model
+        # re-made on another machine (pruning's near-ties can fall either way on another CPU) shows as another hash
         if method != "pruned":
             from restorelcc.pipeline import restore
             ckpt = f.parent/"partial"/f"{f.stem}.pt" if f is not None else None     # a long cell resumes mid-training
             r = restore(base, pm, tok, restore_config(params, seed, method=method, **dict(dict(checkpoint_every=50), **cfg)),
                         checkpoint=ckpt, resume=ckpt is not None)
-            pm = r.model; info = dict(trainable_params=r.trainable_params, train_seconds=r.extras["seconds"]["total"],
+            pm = r.model; info.update(trainable_params=r.trainable_params, train_seconds=r.extras["seconds"]["total"],
                                       train_loop_seconds=r.extras["train_loop_seconds"])
             if r.log and r.log["val"]: info.update(val_curve=r.log["val"], track=r.log["track"])
             if "lost_mean_norm" in r.extras: info.update(heads=r.heads, lost_mean_norm=r.extras["lost_mean_norm"])
