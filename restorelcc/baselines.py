@@ -161,11 +161,12 @@ def lofit_scalings(pruned, train_ds, train_kw: dict, l1: float = 1e-3, steps_rat
     check(l1 >= 0, f"lofit_l1 must be >= 0, got {l1}"); check(steps_ratio > 0, f"lofit_steps_ratio must be > 0, got {steps_ratio}")
     kw = train_kw if steps_ratio == 1 else dict(train_kw, max_steps=max(1, round(steps_ratio*_total_steps(train_ds, train_kw))))
     if scale_lr is not None: kw = dict(kw, lr=scale_lr)
+    own = train_kw.get("checkpoint")                    # the run's own training checkpoint (step 2's), if it has one
     if cache:            # one content-keyed training checkpoint: runs that share step 1 train it once, and resume it
-        where = Path(train_kw["checkpoint"]).parent if train_kw.get("checkpoint") is not None else cache_dir()  # beside the run's own
+        where = cache_dir() if own is None else Path(own).parent                      # beside the run's own when it has one
         kw = dict(kw, checkpoint=where/"lofit-scalings"/f"{_scalings_key(pruned, train_ds, kw, l1)}.pt", resume=True)
-    elif train_kw.get("checkpoint") is not None:         # its own checkpoint, beside step 2's
-        c = Path(train_kw["checkpoint"]); kw = dict(kw, checkpoint=c.with_name(f"{c.stem}-scalings{c.suffix}"))
+    elif own is not None:                               # its own checkpoint, beside step 2's
+        c = Path(own); kw = dict(kw, checkpoint=c.with_name(f"{c.stem}-scalings{c.suffix}"))
     sc = HeadScaling(g.n_layers, g.n_heads, g.head_dim).to(_train_device(train_kw))
     logger.info(f"LoFiT step 1: scalings of all {g.n_total} heads, L1 {l1}")
     with attach_scaling(pruned, sc):
