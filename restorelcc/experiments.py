@@ -4,7 +4,7 @@
 
 # %% ../nbs/15_experiments.ipynb #34456667
 from __future__ import annotations
-import json, math, statistics, time
+import json, math, os, statistics, time
 from pathlib import Path
 
 import torch
@@ -16,8 +16,8 @@ from .train import completion_eval
 
 # %% auto #0
 __all__ = ['PAPER', 'REGIMES', 'DENSE', 'CELL_PARAMS', 'CELL_PARAMS_OPTIONAL', 'profile_params', 'base_model', 'pruned_key',
-           'pruned_model', 'eval_row', 'val_dataset', 'restore_config', 'docs_of', 'acc_verdict', 'ppl_verdict',
-           'mean_of_task_means', 'ppl_of_windows', 'paired_bootstrap', 'ci_verdict', 'cell_key', 'cells_dir',
+           'cells_dir', 'pruned_model', 'eval_row', 'val_dataset', 'restore_config', 'docs_of', 'acc_verdict',
+           'ppl_verdict', 'mean_of_task_means', 'ppl_of_windows', 'paired_bootstrap', 'ci_verdict', 'cell_key',
            'cached_cell', 'table_cell', 'select_lr', 'task_pairs']
 
 # %% ../nbs/15_experiments.ipynb #b8298a5b
@@ -54,8 +54,15 @@ def pruned_key(params: dict, base, method: str, sparsity=None, pattern=None, see
     "Content hash of a pruning: the base model's weights, the method and the profile's calibration."
     return content_hash(weights_hash(base), method, sparsity, pattern, params["n_calib"], params["calib_seqlen"], seed)
 
+def cells_dir(params: dict) -> Path:
+    "Where finished cells go: `<results_dir>/cells` (committed beside the tables, so a run resumes on any machine), else the cache."
+    return Path(params["results_dir"])/"cells" if params.get("results_dir") else cache_dir()/"cells"
+
 def pruned_model(params: dict, method: str, sparsity: float | None = None, pattern: str | None = None, seed: int = 0):
-    "(model, tokenizer) pruned as asked, from the cache when the same pruning was done before."
+    """(model, tokenizer) pruned as asked, from the cache when the same pruning was done before. A Wanda pruning's
+    calibration is recorded beside the cells (`cells/pruned/<key>.safetensors`, committed) and replayed on every other
+    machine, so that all rows start from the same pruned weights whichever CPU re-makes them."""
+    from safetensors.torch import load_file, save_file
     from restorelcc.prune import prune
     model, tok = base_model(params)
     if params["model"] == "tiny":
@@ -63,14 +70,19 @@ def pruned_model(params: dict, method: str, sparsity: float | None = None, patte
                      seed=seed)[0], tok
     key = pruned_key(params, model, method, sparsity, pattern, seed)
     folder = cache_dir()/"pruned"/key
-    if not (folder/"model.safetensors").is_file():
-        model, rep = prune(model, tok, method, sparsity, pattern, n_calib=params["n_calib"], seqlen=params["calib_seqlen"],
-                           seed=seed)
-        with atomic_dir(folder, overwrite=True) as tmp:
-            save_checkpoint(model, tok, tmp); (tmp/"prune.json").write_text(json.dumps(rep, default=str))
-        return model, tok
-    logger.info(f"pruned model from the cache ({key})")
-    return load_model(folder)
+    record = cells_dir(params)/"pruned"/f"{key}.safetensors" if method == "wanda" else None
+    if (folder/"model.safetensors").is_file() and (record is None or record.is_file()):
+        logger.info(f"pruned model from the cache ({key})")
+        return load_model(folder)
+    norms = load_file(record) if record is not None and record.is_file() else {}
+    model, rep = prune(model, tok, method, sparsity, pattern, n_calib=params["n_calib"], seqlen=params["calib_seqlen"],
+                       seed=seed, wanda_norms=norms if record is not None else None)
+    if record is not None and not record.is_file():
+        record.parent.mkdir(parents=True, exist_ok=True); tmp = record.with_suffix(f".tmp{os.getpid()}")
+        save_file(norms, tmp); os.replace(tmp, record)
+    with atomic_dir(folder, overwrite=True) as tmp:
+        save_checkpoint(model, tok, tmp); (tmp/"prune.json").write_text(json.dumps(rep, default=str))
+    return model, tok
 
 # %% ../nbs/15_experiments.ipynb #7d05879f
 def eval_row(model, tok, params: dict, tasks=None) -> dict:
@@ -177,10 +189,6 @@ def cell_key(params: dict, base, regime: str, method: str, seed: int, cfg: dict)
     return content_hash(pruned_key(params, base, meth, sp, pat, params["seeds"][0]) if meth else weights_hash(base),
                         {k: params.get(k) for k in CELL_PARAMS} | {k: params[k] for k in CELL_PARAMS_OPTIONAL if params.get(k)},
                         regime, restoration, restorelcc.__version__, md.version("lm_eval"))
-
-def cells_dir(params: dict) -> Path:
-    "Where finished cells go: `<results_dir>/cells` (committed beside the tables, so a run resumes on any machine), else the cache."
-    return Path(params["results_dir"])/"cells" if params.get("results_dir") else cache_dir()/"cells"
 
 def cached_cell(f: Path | None, compute, what: str = "cell") -> dict:
     "The JSON record in cell file `f` when it exists, else `compute()`, written there; `f=None`: no cache."

@@ -192,14 +192,20 @@ def calibrate_blocks(model, windows: torch.Tensor, prune_block: Callable, target
 def _sparsity(w: torch.Tensor) -> float: return (w == 0).sum().item()/w.numel()
 
 def unstructured_block_pruner(method: str, sparsity: float, pattern=None, targets=LINEARS, blocksize: int = 128,
-                              damp: float = 0.01, report: dict | None = None) -> Callable:
-    "A `prune_block(i, block, stats)` that prunes the `targets` of a block by magnitude, Wanda or SparseGPT."
+                              damp: float = 0.01, report: dict | None = None, norms: dict | None = None) -> Callable:
+    """A `prune_block(i, block, stats)` that prunes the `targets` of a block by magnitude, Wanda or SparseGPT.
+    `norms` (Wanda): Σx² of each layer's input by `layers.{i}.{name}`, read where it holds the layer, else filled in."""
     def prune_block(i, block, stats):
         for name, lin in block_linears(block, targets).items():
             W = lin.weight.data
             if method == "sparsegpt": sparsegpt_prune_(lin, stats[name].hessian, sparsity, pattern, blocksize, damp)
             else:
-                score = W.abs().float() if method == "magnitude" else wanda_score(W, stats[name].sq)
+                if method == "wanda" and norms is None: sq = stats[name].sq
+                elif method == "wanda":                      # a recorded calibration: read it, or record this one
+                    k = f"layers.{i}.{name}"
+                    if k not in norms: norms[k] = stats[name].sq.clone()
+                    sq = norms[k]
+                score = W.abs().float() if method == "magnitude" else wanda_score(W, sq)
                 W[mask_from_scores(score, sparsity, pattern)] = 0
             if report is not None: report[f"layers.{i}.{name}"] = round(_sparsity(lin.weight.data), 6)
     return prune_block
@@ -322,11 +328,19 @@ def check_prune_args(method: str, sparsity: float | None, pattern=None, n_calib:
 def prune(model, tokenizer, method: str, sparsity: float | None = None, pattern=None, n_calib: int = 128,
           seqlen: int = 512, calib_source: str = "c4", seed: int = 0, layers=LINEARS, batch_size: int = 8,
           kv_groups_removed: int | None = None, windows: torch.Tensor | None = None,
-          bias_compensation: bool = True) -> tuple:
-    "Prune `model` (in place; structured slices it) -> (model, report). `layers`: the linear layers of each block."
+          bias_compensation: bool = True, wanda_norms: dict | None = None) -> tuple:
+    """Prune `model` (in place; structured slices it) -> (model, report). `layers`: the linear layers of each block.
+    `wanda_norms`: an empty dict is filled with Wanda's calibration (Σx² per layer input); a filled one is replayed
+    without calibrating, which gives the same mask on any CPU (a re-run calibration differs in the last bits)."""
     sparsity, pat = check_prune_args(method, sparsity, pattern, n_calib, seqlen)
     layers = tuple(layers); check(len(layers) > 0, "no layers to prune")
     block_linears(decoder_layers(model)[0], layers)
+    replay = bool(wanda_norms)
+    if replay:
+        want = {f"layers.{i}.{n}": l.in_features for i, b in enumerate(decoder_layers(model)) for n, l in block_linears(b, layers).items()}
+        got = {k: v.numel() for k, v in wanda_norms.items()}
+        check(method == "wanda" and got == want, "wanda_norms is a recorded Wanda calibration of other layers or another "
+              "model (or the method is not wanda); pass an empty dict to calibrate afresh")
     if pat:                                                     # before any work: every pruned row splits into groups of M
         odd = sorted({l.in_features for b in decoder_layers(model) for l in block_linears(b, layers).values()
                       if l.in_features % pat[1]})
@@ -335,8 +349,8 @@ def prune(model, tokenizer, method: str, sparsity: float | None = None, pattern=
     report = dict(method=method, sparsity=sparsity, pattern=f"{pat[0]}:{pat[1]}" if pat else None, layers=list(layers),
                   seed=seed)
     logger.info(f"pruning: {method} {report['pattern'] or f'{sparsity:.0%}'}" +
-                ("" if method == "magnitude" else f", {n_calib if windows is None else len(windows)} calibration windows of {seqlen} tokens"))
-    if method != "magnitude":
+                ("" if method == "magnitude" else ", replaying a recorded calibration" if replay else f", {n_calib if windows is None else len(windows)} calibration windows of {seqlen} tokens"))
+    if method != "magnitude" and not replay:
         if windows is None: windows = calibration_windows(tokenizer, n_calib, seqlen, source=calib_source, seed=seed)
         report.update(n_calib=len(windows), seqlen=windows.shape[1], calib_source=calib_source,
                       calib_hash=content_hash(windows))
@@ -361,9 +375,10 @@ def prune(model, tokenizer, method: str, sparsity: float | None = None, pattern=
         report.update(plan=plan, kept_heads=kept_heads, kept_ffn=[kept["ffn"][i] for i in range(g.n_layers)],
                       linear_params_before=before, linear_params_after=after, achieved=1 - after/before)
     else:
-        pruner = unstructured_block_pruner(method, sparsity, pat, layers, report=per_layer)
-        if method == "magnitude":
-            for i, b in enumerate(tqdm(decoder_layers(model), desc="magnitude", leave=False)): pruner(i, b, {})
+        pruner = unstructured_block_pruner(method, sparsity, pat, layers, report=per_layer, norms=wanda_norms)
+        if method == "magnitude" or replay:
+            if replay: report["wanda_norms"] = "replayed"
+            for i, b in enumerate(tqdm(decoder_layers(model), desc=method, leave=False)): pruner(i, b, {})
         else:
             kinds = ("xx",) if method == "sparsegpt" else ("sq",)
             calibrate_blocks(model, windows, pruner, layers, kinds, batch_size, desc=method)
