@@ -76,12 +76,12 @@ class HeadGeometry:
         d = getattr(cfg, "head_dim", None) or cfg.hidden_size // H
         kv = getattr(cfg, "num_key_value_heads", None) or H
         g = cls(len(layers), H, kv, d, cfg.hidden_size, cfg.model_type, layers)
-        for l in range(g.n_layers):
-            check(g.o_proj(l).in_features == H*d, f"layer {l}: o_proj takes {g.o_proj(l).in_features} inputs but the "
-                  f"config says {H} heads × {d}; this checkpoint's config does not match its weights")
+        for l, b in enumerate(layers):
+            n_in = b.self_attn.o_proj.in_features
+            check(n_in == H*d, f"layer {l}: o_proj takes {n_in} inputs but the config says {H} heads × {d}; "
+                  "this checkpoint's config does not match its weights")
         return g
 
-    def o_proj(self, l: int) -> nn.Linear: return self.layers[l].self_attn.o_proj
     @property
     def n_total(self) -> int: return self.n_layers*self.n_heads
     def head_index(self, l: int, h: int) -> int: return l*self.n_heads + h

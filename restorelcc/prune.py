@@ -200,12 +200,11 @@ def unstructured_block_pruner(method: str, sparsity: float, pattern=None, target
             W = lin.weight.data
             if method == "sparsegpt": sparsegpt_prune_(lin, stats[name].hessian, sparsity, pattern, blocksize, damp)
             else:
-                if method == "wanda" and norms is None: sq = stats[name].sq
-                elif method == "wanda":                      # a recorded calibration: read it, or record this one
+                if method == "magnitude": score = W.abs().float()
+                else:
                     k = f"layers.{i}.{name}"
-                    if k not in norms: norms[k] = stats[name].sq.clone()
-                    sq = norms[k]
-                score = W.abs().float() if method == "magnitude" else wanda_score(W, sq)
+                    if norms is not None and k not in norms: norms[k] = stats[name].sq.clone()   # record this calibration
+                    score = wanda_score(W, stats[name].sq if norms is None else norms[k])         # or replay a recorded one
                 W[mask_from_scores(score, sparsity, pattern)] = 0
             if report is not None: report[f"layers.{i}.{name}"] = round(_sparsity(lin.weight.data), 6)
     return prune_block
@@ -348,8 +347,9 @@ def prune(model, tokenizer, method: str, sparsity: float | None = None, pattern=
     t0 = time.time(); set_seed(seed)
     report = dict(method=method, sparsity=sparsity, pattern=f"{pat[0]}:{pat[1]}" if pat else None, layers=list(layers),
                   seed=seed)
-    logger.info(f"pruning: {method} {report['pattern'] or f'{sparsity:.0%}'}" +
-                ("" if method == "magnitude" else ", replaying a recorded calibration" if replay else f", {n_calib if windows is None else len(windows)} calibration windows of {seqlen} tokens"))
+    calib = ("" if method == "magnitude" else ", replaying a recorded calibration" if replay else
+             f", {n_calib if windows is None else len(windows)} calibration windows of {seqlen} tokens")
+    logger.info(f"pruning: {method} {report['pattern'] or f'{sparsity:.0%}'}{calib}")
     if method != "magnitude" and not replay:
         if windows is None: windows = calibration_windows(tokenizer, n_calib, seqlen, source=calib_source, seed=seed)
         report.update(n_calib=len(windows), seqlen=windows.shape[1], calib_source=calib_source,
