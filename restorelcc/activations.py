@@ -16,7 +16,7 @@ from .models import Site, ATTENTION, decoder_layers, onednn_linears
 # %% auto #0
 __all__ = ['weights_hash', 'last_token_index', 'prompt_batch', 'position_ids_from_mask', 'hooked_forward', 'head_activations',
            'collect_head_activations', 'kept_heads', 'align_heads', 'tokenizer_hash', 'activations_key', 'cache_load',
-           'cache_save', 'cached', 'cached_head_activations', 'lost_activations']
+           'cache_save', 'save_tensors', 'cached', 'cached_head_activations', 'lost_activations']
 
 # %% ../nbs/05_activations.ipynb #70f300c1
 def weights_hash(model) -> str:
@@ -154,8 +154,12 @@ def cache_load(key: str, names=None, n: int | None = None) -> dict | None:
 
 def cache_save(key: str, tensors: dict, meta: dict | None = None) -> Path:
     "Write `tensors` as cache entry `key` atomically (temporary file + rename)."
+    return save_tensors(_cache_path(key), tensors, meta)
+
+def save_tensors(p: Path, tensors: dict, meta: dict | None = None) -> Path:
+    "Write `tensors` to the safetensors file `p` atomically (temporary file + rename; nothing left behind on failure)."
     from safetensors.torch import save_file
-    p = _cache_path(key); p.parent.mkdir(parents=True, exist_ok=True)
+    p = Path(p); p.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=".tmp", dir=p.parent); os.close(fd)
     try:
         save_file({k: v.contiguous() for k, v in tensors.items()}, tmp, metadata={k: str(v) for k, v in (meta or {}).items()})

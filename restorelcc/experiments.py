@@ -4,13 +4,13 @@
 
 # %% ../nbs/15_experiments.ipynb #34456667
 from __future__ import annotations
-import json, math, os, statistics, time
+import json, math, statistics, time
 from pathlib import Path
 
 import torch
 from .core import check, logger, content_hash, cache_dir, atomic_dir, write_json
 from .models import tiny_llama, load_model, save_checkpoint, machine_info
-from .activations import weights_hash
+from .activations import weights_hash, save_tensors
 from .pipeline import RestoreConfig
 from .train import completion_eval
 
@@ -62,7 +62,7 @@ def pruned_model(params: dict, method: str, sparsity: float | None = None, patte
     """(model, tokenizer) pruned as asked, from the cache when the same pruning was done before. A Wanda pruning's
     calibration is recorded beside the cells (`cells/pruned/<key>.safetensors`, committed) and replayed on every other
     machine, so that all rows start from the same pruned weights whichever CPU re-makes them."""
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import load_file
     from restorelcc.prune import prune
     model, tok = base_model(params)
     if params["model"] == "tiny":
@@ -74,12 +74,10 @@ def pruned_model(params: dict, method: str, sparsity: float | None = None, patte
     if (folder/"model.safetensors").is_file() and (record is None or record.is_file()):
         logger.info(f"pruned model from the cache ({key})")
         return load_model(folder)
-    norms = load_file(record) if record is not None and record.is_file() else {}
+    norms = None if record is None else load_file(record) if record.is_file() else {}
     model, rep = prune(model, tok, method, sparsity, pattern, n_calib=params["n_calib"], seqlen=params["calib_seqlen"],
-                       seed=seed, wanda_norms=norms if record is not None else None)
-    if record is not None and not record.is_file():
-        record.parent.mkdir(parents=True, exist_ok=True); tmp = record.with_suffix(f".tmp{os.getpid()}")
-        save_file(norms, tmp); os.replace(tmp, record)
+                       seed=seed, wanda_norms=norms)
+    if record is not None and not record.is_file(): save_tensors(record, norms)
     with atomic_dir(folder, overwrite=True) as tmp:
         save_checkpoint(model, tok, tmp); (tmp/"prune.json").write_text(json.dumps(rep, default=str))
     return model, tok

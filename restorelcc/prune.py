@@ -333,16 +333,14 @@ def prune(model, tokenizer, method: str, sparsity: float | None = None, pattern=
     without calibrating, which gives the same mask on any CPU (a re-run calibration differs in the last bits)."""
     sparsity, pat = check_prune_args(method, sparsity, pattern, n_calib, seqlen)
     layers = tuple(layers); check(len(layers) > 0, "no layers to prune")
-    block_linears(decoder_layers(model)[0], layers)
+    lins = {f"layers.{i}.{n}": l for i, b in enumerate(decoder_layers(model)) for n, l in block_linears(b, layers).items()}
     replay = bool(wanda_norms)
     if replay:
-        want = {f"layers.{i}.{n}": l.in_features for i, b in enumerate(decoder_layers(model)) for n, l in block_linears(b, layers).items()}
-        got = {k: v.numel() for k, v in wanda_norms.items()}
-        check(method == "wanda" and got == want, "wanda_norms is a recorded Wanda calibration of other layers or another "
-              "model (or the method is not wanda); pass an empty dict to calibrate afresh")
+        check(method == "wanda" and {k: v.numel() for k, v in wanda_norms.items()} == {k: l.in_features for k, l in lins.items()},
+              "wanda_norms is a recorded Wanda calibration of other layers or another model (or the method is not wanda); "
+              "pass an empty dict to calibrate afresh")
     if pat:                                                     # before any work: every pruned row splits into groups of M
-        odd = sorted({l.in_features for b in decoder_layers(model) for l in block_linears(b, layers).values()
-                      if l.in_features % pat[1]})
+        odd = sorted({l.in_features for l in lins.values() if l.in_features % pat[1]})
         check(not odd, f"{odd[0] if odd else 0} inputs are not a multiple of M={pat[1]}; choose an M that divides every layer's inputs")
     t0 = time.time(); set_seed(seed)
     report = dict(method=method, sparsity=sparsity, pattern=f"{pat[0]}:{pat[1]}" if pat else None, layers=list(layers),
