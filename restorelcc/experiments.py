@@ -60,8 +60,10 @@ def cells_dir(params: dict) -> Path:
 
 def pruned_model(params: dict, method: str, sparsity: float | None = None, pattern: str | None = None, seed: int = 0):
     """(model, tokenizer) pruned as asked, from the cache when the same pruning was done before. A Wanda pruning's
-    calibration is recorded beside the cells (`cells/pruned/<key>.safetensors`, committed) and replayed on every other
-    machine, so that all rows start from the same pruned weights whichever CPU re-makes them."""
+    calibration is recorded beside the cells (`cells/pruned/<key>.safetensors`) and replayed whenever the cache is gone,
+    so the rows of one results folder start from the same pruned weights. The record is a data file and is not
+    committed: a fresh checkout on another CPU re-prunes, and its float rounding can flip a few weights at the
+    threshold (each cell keeps `start_weights`, the hash of the weights it started from)."""
     from safetensors.torch import load_file
     from restorelcc.prune import prune
     model, tok = base_model(params)
