@@ -44,3 +44,14 @@ def test_parameters_cell_declares_the_profile(name, caplog):
     assert not caplog.records, f"{name}: papermill cannot parse the parameters cell: {caplog.records[0].getMessage()}"
     missing = set(PROFILES["smoke"]) | {"results_dir", "figures_dir"}
     assert not (missing - declared), f"{name}: the parameters cell does not declare {sorted(missing - declared)}"
+
+
+def test_committed_results_are_not_git_ignored():
+    "What the cells rely on across machines is committed (the cells, LoFiT's shared step 1); data files are not (the Wanda calibration record, a cell's own checkpoint)."
+    import shutil, subprocess
+    if shutil.which("git") is None or not (ROOT/".git").exists(): pytest.skip("not a git checkout")
+    ignored = lambda p: subprocess.run(["git", "check-ignore", "-q", p], cwd=ROOT).returncode == 0
+    assert ignored("results/cells/pruned/0123456789abcdef.safetensors"), "the pruning record is a data file: never committed"
+    assert not ignored("results/cells/partial/lofit-scalings/0123456789abcdef.pt")
+    assert not ignored("results/cells/0123456789abcdef.json")
+    assert ignored("results/cells/partial/0123456789abcdef.pt")          # a LoRA cell's checkpoint is 30 MB: never committed
