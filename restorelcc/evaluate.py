@@ -15,7 +15,8 @@ from .data import perplexity_windows, TASKS, PAPER_TASKS, task_docs
 # %% auto #0
 __all__ = ['LM_EVAL_YAML', 'TASK_OVERRIDES', 'window_nll', 'perplexity', 'model_perplexity', 'packaged_dataset', 'task_yaml',
            'task_dir', 'offline_env', 'task_manager', 'parse_tasks', 'lm_eval_tasks', 'evaluate', 'efficiency',
-           'format_table', 'add_evaluate_command', 'run_evaluate']
+           'mean_of_task_means', 'ppl_of_windows', 'one_unit', 'paired_bootstrap', 'ci_verdict', 'format_table',
+           'add_evaluate_command', 'run_evaluate']
 
 # %% ../nbs/11_evaluate.ipynb #7f3e5700
 @torch.no_grad()
@@ -272,6 +273,50 @@ def efficiency(model, tokenizer=None, batch_size: int = 8, seqlen: int = 256, wa
                 linear_total=c["linear_total"], linear_sparsity=c["linear_sparsity"], batch_size=batch_size, seqlen=seqlen, seconds_per_forward=sec,
                 tokens_per_s=batch_size*seqlen/sec, threads=torch.get_num_threads(), device=str(dev),
                 dtype=str(next(model.parameters()).dtype))
+
+# %% ../nbs/11_evaluate.ipynb #26a78576
+def mean_of_task_means(d: dict) -> torch.Tensor:
+    "The mean over groups (tasks) of each group's mean, per bootstrap draw: values `[draws, n]` → `[draws]`."
+    return torch.stack([v.mean(1) for v in d.values()]).mean(0)
+
+def ppl_of_windows(seqlen: int):
+    "exp(pooled NLL / predicted tokens) of per-window NLL sums (windows of `seqlen` tokens), per bootstrap draw."
+    return lambda d: torch.exp(torch.cat(list(d.values()), 1).sum(1)/(sum(v.shape[1] for v in d.values())*(seqlen - 1)))
+
+def one_unit(a: dict, b: dict) -> float:
+    "How far one unit's score can move `mean_of_task_means` of a difference: its range over the smallest group's size × groups."
+    vals = torch.cat([torch.as_tensor(x[k], dtype=torch.float64) for x in (a, b) for k in x])
+    return (vals.max() - vals.min()).item()/(len(a)*min(len(v) for v in a.values()))
+
+def paired_bootstrap(a: dict, b: dict, stat=mean_of_task_means, iters: int = 200_000, seed: int = 0,
+                     level: float = 0.95, chunk: int = 1000, batches: int = 10) -> dict:
+    """stat(a) − stat(b) and its paired percentile interval: units resampled within each group, the same draw for a and b.
+    `mc_se`: the Monte-Carlo standard error of the bounds (batch means over `batches` equal batches of the draws);
+    `unit`: for the default statistic, how far one unit (one document) can move it."""
+    check(a.keys() == b.keys() and all(len(a[k]) == len(b[k]) > 0 for k in a),
+          "a and b must hold the same groups with the same number of units each (paired: the same documents)")
+    check(iters % batches == 0 and iters >= 100*batches, f"iters ({iters}) must be a multiple of batches ({batches}), at least 100 each")
+    A = {k: torch.as_tensor(a[k], dtype=torch.float64) for k in a}
+    B = {k: torch.as_tensor(b[k], dtype=torch.float64) for k in b}
+    diff0 = (stat({k: v[None] for k, v in A.items()}) - stat({k: v[None] for k, v in B.items()})).item()
+    g, diffs = torch.Generator().manual_seed(seed), []
+    for s in range(0, iters, chunk):
+        idx = {k: torch.randint(len(v), (min(chunk, iters - s), len(v)), generator=g) for k, v in A.items()}
+        diffs.append(stat({k: A[k][i] for k, i in idx.items()}) - stat({k: B[k][i] for k, i in idx.items()}))
+    diffs, p = torch.cat(diffs), torch.tensor([(1 - level)/2, (1 + level)/2], dtype=torch.float64)
+    q, qb = torch.quantile(diffs, p), torch.quantile(diffs.reshape(batches, -1), p, dim=1)    # qb: [2, batches]
+    return dict(diff=diff0, lo=q[0].item(), hi=q[1].item(), level=level, iters=iters, seed=seed,
+                mc_se=(qb.std(1)/math.sqrt(batches)).max().item(), units=sum(len(v) for v in A.values()),
+                unit=one_unit(a, b) if stat is mean_of_task_means else None)
+
+def ci_verdict(ci: dict, higher_is_better: bool = True) -> str:
+    """reproduced / reversed when the interval of (RestoreLCC − other) excludes 0 on the better / worse side, else
+    inconclusive; ', borderline' when the bound nearest 0 lies within 2 Monte-Carlo errors or one unit's weight of it."""
+    better, worse = (ci["lo"] > 0, ci["hi"] < 0) if higher_is_better else (ci["hi"] < 0, ci["lo"] > 0)
+    v = "reproduced" if better else "reversed" if worse else "inconclusive"
+    near = min(abs(ci["lo"]), abs(ci["hi"]))
+    margin = max(2*ci.get("mc_se", 0.0), ci.get("unit") or 0.0)
+    return v + (", borderline" if ci["lo"] < ci["hi"] and near <= margin else "")
 
 # %% ../nbs/11_evaluate.ipynb #c416838b
 def format_table(res: dict) -> str:

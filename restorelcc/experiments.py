@@ -13,12 +13,12 @@ from .models import tiny_llama, load_model, save_checkpoint, machine_info
 from .activations import weights_hash, save_tensors
 from .pipeline import RestoreConfig
 from .train import completion_eval
+from .evaluate import mean_of_task_means, ppl_of_windows, paired_bootstrap, ci_verdict   # the notebooks import them from here
 
 # %% auto #0
 __all__ = ['PAPER', 'REGIMES', 'DENSE', 'CELL_PARAMS', 'CELL_PARAMS_OPTIONAL', 'profile_params', 'base_model', 'pruned_key',
            'cells_dir', 'pruned_model', 'eval_row', 'val_dataset', 'restore_config', 'docs_of', 'acc_verdict',
-           'ppl_verdict', 'mean_of_task_means', 'ppl_of_windows', 'paired_bootstrap', 'ci_verdict', 'cell_key',
-           'cached_cell', 'table_cell', 'select_lr', 'task_pairs']
+           'ppl_verdict', 'cell_key', 'cached_cell', 'table_cell', 'select_lr', 'task_pairs']
 
 # %% ../nbs/15_experiments.ipynb #b8298a5b
 PAPER = {
@@ -137,36 +137,6 @@ def ppl_verdict(ours: list, other: list) -> str:
     if len(ours) < 2 or len(other) < 2: return "inconclusive"   # one seed says nothing about the seed-to-seed spread
     se = math.sqrt(statistics.variance(ours)/len(ours) + statistics.variance(other)/len(other))
     return _two_se(statistics.mean(other) - statistics.mean(ours), se)   # lower perplexity is the gain
-
-# %% ../nbs/15_experiments.ipynb #26a78576
-def mean_of_task_means(d: dict) -> torch.Tensor:
-    "The mean over groups (tasks) of each group's mean, per bootstrap draw: values `[draws, n]` → `[draws]`."
-    return torch.stack([v.mean(1) for v in d.values()]).mean(0)
-
-def ppl_of_windows(seqlen: int):
-    "exp(pooled NLL / predicted tokens) of per-window NLL sums (windows of `seqlen` tokens), per bootstrap draw."
-    return lambda d: torch.exp(torch.cat(list(d.values()), 1).sum(1)/(sum(v.shape[1] for v in d.values())*(seqlen - 1)))
-
-def paired_bootstrap(a: dict, b: dict, stat=mean_of_task_means, iters: int = 10_000, seed: int = 0,
-                     level: float = 0.95, chunk: int = 1000) -> dict:
-    "stat(a) − stat(b) and its paired percentile interval: units resampled within each group, the same draw for a and b."
-    check(a.keys() == b.keys() and all(len(a[k]) == len(b[k]) > 0 for k in a),
-          "a and b must hold the same groups with the same number of units each (paired: the same documents)")
-    A = {k: torch.as_tensor(a[k], dtype=torch.float64) for k in a}
-    B = {k: torch.as_tensor(b[k], dtype=torch.float64) for k in b}
-    diff0 = (stat({k: v[None] for k, v in A.items()}) - stat({k: v[None] for k, v in B.items()})).item()
-    g, diffs = torch.Generator().manual_seed(seed), []
-    for s in range(0, iters, chunk):
-        idx = {k: torch.randint(len(v), (min(chunk, iters - s), len(v)), generator=g) for k, v in A.items()}
-        diffs.append(stat({k: A[k][i] for k, i in idx.items()}) - stat({k: B[k][i] for k, i in idx.items()}))
-    q = torch.quantile(torch.cat(diffs), torch.tensor([(1 - level)/2, (1 + level)/2], dtype=torch.float64))
-    return dict(diff=diff0, lo=q[0].item(), hi=q[1].item(), level=level, iters=iters, seed=seed,
-                units=sum(len(v) for v in A.values()))
-
-def ci_verdict(ci: dict, higher_is_better: bool = True) -> str:
-    "reproduced / reversed when the interval of (RestoreLCC − other) excludes 0 on the better / worse side."
-    better, worse = (ci["lo"] > 0, ci["hi"] < 0) if higher_is_better else (ci["hi"] < 0, ci["lo"] > 0)
-    return "reproduced" if better else "reversed" if worse else "inconclusive"
 
 # %% ../nbs/15_experiments.ipynb #bccee98c
 CELL_PARAMS = ("model", "n_calib", "calib_seqlen", "n_probe", "n_train", "epochs", "batch_size", "grad_accum",

@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_pipeline.ipynb #01ad1ec9
 from __future__ import annotations
-import argparse, os, time
+import argparse, os, statistics, time
 from dataclasses import dataclass, asdict, field, fields
 from pathlib import Path
 
@@ -19,8 +19,8 @@ from .baselines import REGISTRY, HEAD_SCORERS, Restoration, run_method
 
 # %% auto #0
 __all__ = ['METHODS', 'DEMO', 'RestoreConfig', 'check_pair', 'method_options', 'restore', 'checkpoint_path', 'restore_run',
-           'add_config_args', 'config_from_args', 'add_restore_command', 'run_restore', 'demo_scale', 'demo',
-           'format_comparison', 'add_demo_command', 'run_demo']
+           'add_config_args', 'config_from_args', 'add_restore_command', 'run_restore', 'demo_scale', 'demo_intervals',
+           'demo', 'format_comparison', 'add_demo_command', 'run_demo']
 
 # %% ../nbs/12_pipeline.ipynb #a81eacbc
 METHODS = tuple(REGISTRY)          # restorelcc, lora, dora, lofit, lcc-training-free, restorelcc-ffn: restorelcc.baselines
@@ -289,7 +289,7 @@ def run_restore(a) -> Path:
 
 # %% ../nbs/12_pipeline.ipynb #074ff5c8
 DEMO = dict(model="smollm2-135m", method="wanda", sparsity=0.5, n_calib=16, seqlen=512, n_probe=64, n_train=192,
-            epochs=1, max_length=256, heads=0.25, limit=30, ppl_windows=16, tasks="paper")
+            epochs=1, max_length=256, heads=0.25, limit=30, ppl_windows=16, n_val=64, tasks="paper")
 
 def demo_scale(p: dict) -> str:
     "One line saying what the demo runs."
@@ -297,53 +297,97 @@ def demo_scale(p: dict) -> str:
     ev = f", {p['limit']} documents of each of {len(parse_tasks(p['tasks']))} tasks" if p["tasks"] else ""
     return (f"demo: {p['model']}, {p['method']} {p['sparsity']:.0%} ({p['n_calib']} calibration windows × {p['seqlen']}); "
             f"RestoreLCC on {p['heads']:.0%} of heads ({p['n_probe']} probe prompts, {p['n_train']} Alpaca samples × "
-            f"{p['epochs']} epoch, max length {p['max_length']}); perplexity on {p['ppl_windows']} windows{ev}")
+            f"{p['epochs']} epoch, max length {p['max_length']}); perplexity on {p['ppl_windows']} windows, held-out "
+            f"Alpaca loss on {p['n_val']} valid examples{ev}")
 
-def _evaluate_row(model, tok, tasks, limit, ppl_windows) -> dict:
+def _evaluate_row(model, tok, tasks, limit, ppl_windows, val) -> dict:
+    "One model's demo row: perplexity with its per-window NLLs, the held-out Alpaca loss, per-document accuracies."
     from restorelcc.evaluate import evaluate, model_perplexity
-    row = dict(ppl=model_perplexity(model, tok, n_windows=ppl_windows)["ppl"])
+    from restorelcc.train import completion_eval
+    pp = model_perplexity(model, tok, n_windows=ppl_windows, per_window=True)
+    row = dict(ppl=pp["ppl"], window_nll=pp["window_nll"], val_loss=completion_eval(model, val))
     if tasks:
-        r = evaluate(model, tok, tasks, limit=limit)
-        row.update(mean_acc=r["mean_acc"], **{t: v["acc"] for t, v in r["tasks"].items()})
+        r = evaluate(model, tok, tasks, limit=limit, samples=True)
+        row.update(mean_acc=r["mean_acc"] if r["mean_acc"] is not None else statistics.mean(v["acc"] for v in r["tasks"].values()),
+                   acc={t: v["acc"] for t, v in r["tasks"].items()},
+                   docs={t: [s["acc"] for s in v["samples"]] for t, v in r["tasks"].items()})
     return row
+
+def demo_intervals(rows: dict, seqlen: int = 512) -> dict:
+    "Paired 95 % bootstrap intervals of what pruning cost (pruned − dense) and restoration gave (restored − pruned)."
+    from restorelcc.evaluate import paired_bootstrap, ppl_of_windows, mean_of_task_means
+    out = {}
+    for name, (a, b) in dict(pruning=("pruned", "dense"), restoring=("restored", "pruned")).items():
+        A, B = rows[a], rows[b]
+        out[name] = dict(ppl=paired_bootstrap({"w": A["window_nll"]}, {"w": B["window_nll"]}, ppl_of_windows(seqlen)),
+                         val_loss=dict(diff=A["val_loss"] - B["val_loss"]))
+        if "docs" in A: out[name]["mean_acc"] = paired_bootstrap(A["docs"], B["docs"], mean_of_task_means)
+    return out
 
 def demo(out="runs/demo", overwrite: bool = False, seed: int = 0, **kw) -> dict:
     "Prune → restore → evaluate on the embedded default at the DEMO scale; prints and returns the comparison."
     from restorelcc.prune import prune_run
     from restorelcc.evaluate import parse_tasks
+    from restorelcc.models import machine_info
     p = dict(DEMO, **kw); out = Path(out)
     tasks = parse_tasks(p["tasks"]) if p["tasks"] else []
     check_out_dir(out, overwrite)
     cfg = RestoreConfig(heads=p["heads"], n_probe=p["n_probe"], n_train=p["n_train"], epochs=p["epochs"],
                         max_length=p["max_length"], seed=seed)
     probe, tr = _records(cfg)                       # the Alpaca data is there before any work is done
+    val_records = [alpaca_pair(r) for r in load_alpaca("valid", n=p["n_val"])]      # held out: never trained on
     print(demo_scale(p), flush=True)
     t0, rows, mark = time.time(), {}, run_log.mark()
+    machine = machine_info()                        # the CPU and its matmul rates, beside the timings
     pruned_dir = prune_run(p["model"], out/"pruned", p["method"], p["sparsity"], n_calib=p["n_calib"], seqlen=p["seqlen"],
                            seed=seed, overwrite=overwrite)
     restored_dir = restore_run(p["model"], pruned_dir, out/"restored", cfg, overwrite=overwrite, probe_records=probe,
                                train_records=tr)
     times = dict(prune_restore=time.time() - t0)
     for name, src in (("dense", p["model"]), ("pruned", pruned_dir), ("restored", restored_dir)):
-        logger.info(f"evaluating the {name} model: perplexity on {p['ppl_windows']} windows" +
-                    (f", {len(tasks)} tasks × {p['limit']} documents" if tasks else ""))
+        logger.info(f"evaluating the {name} model: perplexity on {p['ppl_windows']} windows, held-out loss on "
+                    f"{p['n_val']} examples" + (f", {len(tasks)} tasks × {p['limit']} documents" if tasks else ""))
         t1 = time.time(); m, tok = load_model(src)
-        rows[name] = _evaluate_row(m, tok, tasks, p["limit"], p["ppl_windows"]); times[f"eval_{name}"] = time.time() - t1
-    res = dict(params=p, seed=seed, rows=rows, seconds=times)
+        val = completion_dataset(tok, val_records, p["max_length"])
+        rows[name] = _evaluate_row(m, tok, tasks, p["limit"], p["ppl_windows"], val); times[f"eval_{name}"] = time.time() - t1
+    times["total"] = time.time() - t0
+    res = dict(params=p, seed=seed, rows=rows, intervals=demo_intervals(rows), seconds=times, machine=machine)
     write_json(out/"demo.json", res); run_log.write(out/"run.log", mark)
-    print(format_comparison(rows))
-    print(f"run folders: {pruned_dir}, {restored_dir}; results {out/'demo.json'} ({time.time() - t0:.0f} s in all)")
+    print(format_comparison(res))
+    print(f"run folders: {pruned_dir}, {restored_dir}; results {out/'demo.json'} ({times['total']:.0f} s in all)")
     return res
 
-def format_comparison(rows: dict) -> str:
-    "A table with one column per model (dense / pruned / restored) and one row per metric."
-    names = list(rows); keys = list(dict.fromkeys(k for r in rows.values() for k in r))
-    lines = [f"{'':<14}" + "".join(f"{n:>11}" for n in names)]
-    for k in keys:
-        fmt = (lambda v: f"{v:11.2f}") if k == "ppl" else (lambda v: f"{100*v:11.1f}")
-        lines.append(f"{k:<14}" + "".join(fmt(rows[n][k]) if rows[n].get(k) is not None else f"{'-':>11}" for n in names))
+# %% ../nbs/12_pipeline.ipynb #87e8a345
+def _ci(d: dict, scale: float = 1.0, digits: int = 2) -> str:
+    "A difference with its interval, `+d [lo, hi]`, or the bare difference where there is none."
+    f = lambda v: f"{scale*v:+.{digits}f}"
+    return f"{f(d['diff'])} [{f(d['lo'])}, {f(d['hi'])}]" if "lo" in d else f"{f(d['diff'])} (no interval)"
+
+def format_comparison(res: dict) -> str:
+    """The demo's last screen, from its result: each model's perplexity, held-out loss and mean accuracy, what pruning
+    cost and what restoration gave with their paired 95 % intervals, and one line saying what the run showed."""
+    p, rows, ci = res["params"], res["rows"], res["intervals"]
+    names, w = ("dense", "pruned", "restored"), 36
+    ms = [("ppl", f"perplexity ({p['ppl_windows']} windows × 512)", 1, 2), ("val_loss", f"held-out loss ({p['n_val']} examples)", 1, 3)]
+    if "mean_acc" in rows["dense"]: ms.append(("mean_acc", f"mean acc, % ({len(rows['dense']['acc'])} tasks × {p['limit']} docs)", 100, 1))
+    lines = [f"{'':<{w}}" + "".join(f"{n:>9}" for n in names) + f"  {'pruning: pruned − dense':>26}  {'restoring: restored − pruned':>28}"]
+    for k, label, s, dg in ms:
+        lines.append(f"{label:<{w}}" + "".join(f"{s*rows[n][k]:9.{dg}f}" for n in names)
+                     + f"  {_ci(ci['pruning'][k], s, dg):>26}  {_ci(ci['restoring'][k], s, dg):>28}")
+    lines.append("95 % intervals: paired bootstrap over the same windows and documents (not over training seeds).")
+    if "mean_acc" in ci["restoring"]:
+        a = ci["restoring"]["mean_acc"]; half = 50*(a["hi"] - a["lo"])
+        lines.append(f"accuracy: at {p['limit']} documents a task its intervals are about ±{half:.1f} points wide"
+                     + (", too wide to rank these models; the perplexity is the tight measure here." if a["lo"] <= 0 <= a["hi"]
+                        else f"; restoration changed it by {_ci(a, 100, 1)} points."))
+    cost, gain = ci["pruning"]["ppl"], ci["restoring"]["ppl"]
+    lines.append(f"what this run showed: restoration recovered {-gain['diff']:.2f} [{-gain['hi']:.2f}, {-gain['lo']:.2f}] of the "
+                 f"{cost['diff']:.2f} [{cost['lo']:.2f}, {cost['hi']:.2f}] perplexity points that pruning cost "
+                 f"({-gain['diff']/cost['diff']:.0%}), in {res['seconds']['total']/60:.1f} min on this machine. At the paper's "
+                 "budget: README.md, Results, and results/RESULTS.md.")
     return "\n".join(lines)
 
+# %% ../nbs/12_pipeline.ipynb #7ea50e7f
 def add_demo_command(sub):
     p = sub.add_parser("demo", help="prune -> restore -> evaluate SmolLM2-135M at a small scale and print the comparison")
     p.add_argument("--out", default="runs/demo", help="folder for the pruned and restored run folders (default runs/demo)")

@@ -127,7 +127,8 @@ def save_results(name: str, results_dir, params: dict, tables: dict, verdicts: l
     for title, t in tables.items():
         check(all(len(r) == len(t["columns"]) for r in t["rows"]), f"table {title!r}: every row needs {len(t['columns'])} cells")
     for v in verdicts or []:
-        check(v.get("verdict") in VERDICTS, f"verdict must be one of {VERDICTS}, got {v.get('verdict')!r}")
+        check(str(v.get("verdict")).removesuffix(", borderline") in VERDICTS,
+              f"verdict must be one of {VERDICTS} (', borderline' may follow), got {v.get('verdict')!r}")
     for i, (title, t) in enumerate(tables.items()):
         f = results_dir/(f"{name}.csv" if i == 0 else f"{name}_{i}.csv")
         with open(f, "w", newline="") as fh:
@@ -209,20 +210,43 @@ def _headline_md(r: dict) -> list[str]:
                    f"{row[col['mean_acc']]:.2f} | {row[col['acc: RestoreLCC − row [95% CI]']] or '—'} | {vs} |")
     return out
 
+def _verdict_sentence(label: str, ppl: str, acc: str) -> str:
+    "One line per compared row, in words: which side each measure's interval favours."
+    who = label.split(" (")[0]; short = who.split(",")[0]
+    side = lambda v: "RestoreLCC" if v.startswith("reproduced") else short if v.startswith("reversed") else None
+    by = {}
+    for what, v in (("perplexity", ppl), ("accuracy", acc)):
+        by.setdefault(side(v), []).append(what + (" (borderline)" if v.endswith("borderline") else ""))
+    return f"- **{who}**: " + "; ".join(f"{k} better on {' and '.join(w)}" if k else f"{' and '.join(w)} inconclusive"
+                                        for k, w in by.items()) + "."
+
 def summary_md(results_dir="results") -> str:
-    "The README's results: one compact table per budget (the headline at the paper's budget once it has run, the quick main table), with links."
+    """The README's results: the tables at the paper's budget (the headline, and the main table once it runs at that budget),
+    one sentence per verdict, and links; tables at smaller budgets are in results/RESULTS.md only."""
     out = []
     for name, title, table in (("headline", "At the paper's training budget (the headline)", _headline_md),
-                               ("main_table", "The main table at the quick profile's budget", _main_table_md)):
+                               ("main_table", "The main table at the paper's budget", _main_table_md)):
         f = Path(results_dir)/f"{name}.json"
         if not f.is_file(): continue
-        r = json.loads(f.read_text())
-        out += [f"**{title}** ({_budget(r['params'])}). "
-                + ("Cells: perplexity / mean accuracy over the 7 tasks in % (± sd over seeds); the last two columns are the "
-                   "verdicts on the paper's claims that RestoreLCC has the lowest perplexity and the best accuracy."
-                   if name == "main_table" else "Paired bootstrap by document (accuracy) and by window (perplexity)."), ""]
-        out += table(r) + [""]
-    out.append("Every table, verdict and figure, each with the budget it was measured at: [results/RESULTS.md](results/RESULTS.md)."
+        r = json.loads(f.read_text()); p = r["params"]
+        if name == "main_table":
+            if p.get("profile") != "paper": continue       # a smaller budget's table: RESULTS.md has it, with its budget
+            out += [f"**{title}** ({_budget(p)}). Cells: perplexity / mean accuracy over the 7 tasks in % (± sd over seeds); "
+                    "the last two columns are the verdicts on the paper's claims that RestoreLCC has the lowest perplexity "
+                    "and the best accuracy.", ""] + table(r) + [""]
+            continue
+        vs = {v["claim"]: v["verdict"] for v in r.get("verdicts", [])}
+        rows = [row[0] for row in r["tables"]["headline"]["rows"]]
+        pairs = [(l, vs[f"RestoreLCC (lr 1e-3) beats {l} on perplexity"], vs[f"RestoreLCC (lr 1e-3) beats {l} on accuracy"])
+                 for l in rows if f"RestoreLCC (lr 1e-3) beats {l} on perplexity" in vs]
+        out += [f"**{title}** ({_budget(p)}). Each row is one training run (seed {p['seeds'][0]}); the 95 % intervals are a "
+                f"paired bootstrap ({p.get('bootstrap_iters', 5000):,} draws) over the same documents (accuracy) and windows "
+                "(perplexity), so they cover the evaluation sample, not training seeds. The table makes "
+                f"{2*len(pairs)} such comparisons, uncorrected for multiplicity; *borderline*: the bound nearest 0 lies "
+                "within two Monte-Carlo errors or one document's weight of it.", ""]
+        out += table(r) + [""] + [_verdict_sentence(*x) for x in pairs] + [""]
+    out.append("Every table, verdict and figure, each with the budget it was measured at (the quick profile's main table "
+               "among them): [results/RESULTS.md](results/RESULTS.md)."
                + (" The executed experiment notebooks, with their outputs: [results/notebooks/](results/notebooks/)."
                   if (Path(results_dir)/"notebooks").is_dir() else ""))
     return "\n".join(out)
