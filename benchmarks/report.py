@@ -1,5 +1,8 @@
-"""Render the benchmark results in `benchmarks/results/` as Markdown (and, with --readme, into the README's
-`<!-- bench:start -->` ... `<!-- bench:end -->` block). Every number comes from a JSON written by a benchmark run:
+"""Render the benchmark results in `benchmarks/results/` as Markdown into the generated blocks of README files:
+`<!-- bench:start -->` ... `<!-- bench:end -->` (every table below; benchmarks/README.md) and `<!-- demo:start -->` ...
+`<!-- demo:end -->` (the demo's last screen; README.md). Every number comes from a JSON written by a run:
+
+    demo.json                   runs/demo/demo.json of `make demo` (restorelcc demo), copied here
 
     prune_table.json            python benchmarks/prune_table.py --out benchmarks/results/prune_table.json
     eval_<name>_l<limit>.json   restorelcc evaluate --model ... --tasks paper --limit 200 --out ...
@@ -10,7 +13,7 @@
     train_throughput.json       python benchmarks/train_throughput.py
     eval_throughput.json        python benchmarks/eval_throughput.py
 
-    python benchmarks/report.py [--dir benchmarks/results] [--readme README.md]
+    python benchmarks/report.py --readme README.md --readme benchmarks/README.md     [--check: exit 1 if a block is stale]
 """
 import argparse, json
 from pathlib import Path
@@ -153,18 +156,42 @@ def render(d: Path) -> str:
     return "\n".join(out)
 
 
+def demo_md(d: Path) -> str:
+    "The demo's last screen as `make demo` printed it, rendered from demo.json by the demo's own formatter."
+    from restorelcc.pipeline import format_comparison
+    r = json.loads((d/"demo.json").read_text()); m = r["machine"]; t = r["seconds"]
+    rates = ", ".join(f"{k.split('_')[0].replace('mkl', 'MKL').replace('onednn', 'oneDNN')} {v:.0f}" for k, v in m.get("matmul_gflops", {}).items())
+    return (f"`make demo` on {r['date']} ({m['cpu']}, {m['threads']} threads, torch {m['torch']}; fp32 matmul GFLOP/s measured in "
+            f"the same run: {rates}): {t['total']/60:.1f} min in all, of which prune + restore {t['prune_restore']:.0f} s and "
+            f"evaluating the three models {t['total'] - t['prune_restore']:.0f} s, from a warm model cache. Its last screen:\n\n"
+            "```\n" + format_comparison(r) + "\n```")
+
+
+BLOCKS = {"bench": render, "demo": demo_md}   # <!-- name:start --> ... <!-- name:end --> -> what fills it
+
+
+def fill(text: str, d: Path) -> str:
+    "`text` with every generated block it holds rendered anew from the JSONs in `d`."
+    for name, f in BLOCKS.items():
+        s, e = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+        if s in text and e in text: text = text[:text.index(s) + len(s)] + "\n" + f(d) + "\n" + text[text.index(e):]
+    return text
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dir", default=str(Path(__file__).parent/"results"))
-    ap.add_argument("--readme", default=None)
+    ap.add_argument("--readme", action="append", default=[], help="a file whose generated blocks are filled (repeatable)")
+    ap.add_argument("--check", action="store_true", help="change nothing; exit 1 when a block differs from its JSONs")
     a = ap.parse_args(argv)
-    md = render(Path(a.dir))
-    if a.readme:
-        p = Path(a.readme); text = p.read_text(); s, e = "<!-- bench:start -->", "<!-- bench:end -->"
-        assert s in text and e in text, f"{p} has no {s} ... {e} block"
-        p.write_text(text[:text.index(s) + len(s)] + "\n" + md + "\n" + text[text.index(e):])
-    print(md)
+    stale = []
+    for p in map(Path, a.readme):
+        text = p.read_text(); new = fill(text, Path(a.dir))
+        if new != text: stale.append(str(p))
+        if new != text and not a.check: p.write_text(new)
+    if a.check: print("stale: " + ", ".join(stale) if stale else "up to date"); return 1 if stale else 0
+    if not a.readme: print(render(Path(a.dir)))
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

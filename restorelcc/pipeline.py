@@ -328,6 +328,7 @@ def demo(out="runs/demo", overwrite: bool = False, seed: int = 0, **kw) -> dict:
     "Prune → restore → evaluate on the embedded default at the DEMO scale; prints and returns the comparison."
     from restorelcc.prune import prune_run
     from restorelcc.evaluate import parse_tasks
+    import restorelcc
     from restorelcc.models import machine_info
     p = dict(DEMO, **kw); out = Path(out)
     tasks = parse_tasks(p["tasks"]) if p["tasks"] else []
@@ -351,7 +352,8 @@ def demo(out="runs/demo", overwrite: bool = False, seed: int = 0, **kw) -> dict:
         val = completion_dataset(tok, val_records, p["max_length"])
         rows[name] = _evaluate_row(m, tok, tasks, p["limit"], p["ppl_windows"], val); times[f"eval_{name}"] = time.time() - t1
     times["total"] = time.time() - t0
-    res = dict(params=p, seed=seed, rows=rows, intervals=demo_intervals(rows), seconds=times, machine=machine)
+    res = dict(params=p, seed=seed, rows=rows, intervals=demo_intervals(rows), seconds=times, machine=machine,
+               date=time.strftime("%Y-%m-%d %H:%M"), restorelcc_version=restorelcc.__version__)
     write_json(out/"demo.json", res); run_log.write(out/"run.log", mark)
     print(format_comparison(res))
     print(f"run folders: {pruned_dir}, {restored_dir}; results {out/'demo.json'} ({times['total']:.0f} s in all)")

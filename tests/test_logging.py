@@ -30,8 +30,9 @@ def test_terminal_shows_ours_not_theirs(demo_run):
     r, out = demo_run
     term = r.stdout + r.stderr
     for noise in THIRD_PARTY_NOISE: assert noise not in term, f"{noise!r} reached the terminal"
-    assert "dense" in r.stdout and "restored" in r.stdout and "ppl" in r.stdout     # the comparison table
-    assert r.stdout.rstrip().splitlines()[-1].startswith("run folders:")
+    assert "dense" in r.stdout and "restored" in r.stdout and "perplexity" in r.stdout     # the comparison table
+    last = r.stdout.rstrip().splitlines()
+    assert last[-1].startswith("run folders:") and last[-2].startswith("what this run showed:")
     assert "train:" in r.stderr and "restorelcc INFO" in r.stderr                    # our bars and stage lines
     assert term.count("\n") < 60, term                                              # lines (a bar redraws itself with a carriage return)
 
