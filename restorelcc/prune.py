@@ -68,7 +68,6 @@ def wanda_score(W: torch.Tensor, sq_norm: torch.Tensor, dtype=torch.float32) -> 
     "Wanda: |W_ij| · ‖X_j‖₂ in `dtype` (`sq_norm` = Σ over calibration tokens of x_j²)."
     return W.abs().to(dtype) * sq_norm.to(dtype).sqrt().reshape(1, -1)
 
-
 # %% ../nbs/04_prune.ipynb #93ea3c17
 @torch.no_grad()
 def sparsegpt_prune_(linear: nn.Linear, H: torch.Tensor, sparsity: float, pattern=None, blocksize: int = 128,
@@ -381,7 +380,8 @@ def prune(model, tokenizer, method: str, sparsity: float | None = None, pattern=
     report = dict(method=method, sparsity=sparsity, pattern=f"{pat[0]}:{pat[1]}" if pat else None, layers=list(layers),
                   seed=seed)
     calib = ("" if method == "magnitude" else ", replaying a recorded calibration" if replay else
-             f", {n_calib if windows is None else len(windows)} calibration windows of {seqlen} tokens in {calib_dtype}")
+             f", {n_calib if windows is None else len(windows)} calibration windows of "
+             f"{seqlen if windows is None else windows.shape[1]} tokens in {calib_dtype}")
     logger.info(f"pruning: {method} {report['pattern'] or f'{sparsity:.0%}'}{calib}")
     if method != "magnitude" and not replay:
         if windows is None: windows = calibration_windows(tokenizer, n_calib, seqlen, source=calib_source, seed=seed)
