@@ -16,9 +16,9 @@ from .train import completion_eval
 from .evaluate import mean_of_task_means, ppl_of_windows, paired_bootstrap, ci_verdict   # the notebooks import them from here
 
 # %% auto #0
-__all__ = ['PAPER', 'REGIMES', 'DENSE', 'CELL_PARAMS', 'CELL_PARAMS_OPTIONAL', 'profile_params', 'base_model', 'pruned_key',
-           'cells_dir', 'pruned_model', 'eval_row', 'val_dataset', 'restore_config', 'docs_of', 'acc_verdict',
-           'ppl_verdict', 'cell_key', 'cached_cell', 'table_cell', 'select_lr', 'task_pairs']
+__all__ = ['PAPER', 'REGIMES', 'DENSE', 'CELL_PARAMS', 'CELL_PARAMS_OPTIONAL', 'profile_params', 'base_model', 'calib_dtype',
+           'pruned_key', 'cells_dir', 'pruned_model', 'eval_row', 'val_dataset', 'restore_config', 'docs_of',
+           'acc_verdict', 'ppl_verdict', 'cell_key', 'cached_cell', 'table_cell', 'select_lr', 'task_pairs']
 
 # %% ../nbs/15_experiments.ipynb #b8298a5b
 PAPER = {
@@ -43,42 +43,50 @@ def profile_params(ns: dict) -> dict:
     from restorelcc.reproduce import PROFILES
     missing = [k for k in PROFILES["smoke"] if k not in ns]
     check(not missing, f"the notebook's parameters cell lacks {missing}; define every key of restorelcc.reproduce.PROFILES")
-    return {k: ns[k] for k in [*PROFILES["smoke"], "grad_accum", "results_dir"] if k in ns}   # results_dir: where `table_cell` keeps cells
+    return {k: ns[k] for k in [*PROFILES["smoke"], "grad_accum", "calib_dtype", "results_dir"] if k in ns}   # results_dir: where `table_cell` keeps cells
 
 # %% ../nbs/15_experiments.ipynb #73cc28a2
 def base_model(params: dict):
     "(model, tokenizer) of the profile: the tiny random Llama for 'tiny', else `load_model(name)`."
     return tiny_llama() if params["model"] == "tiny" else load_model(params["model"])
 
+def calib_dtype(params: dict) -> str:
+    "The profile's calibration precision: `params['calib_dtype']`, else 'float32' (the pass of the cells made before it was a parameter)."
+    return params.get("calib_dtype") or "float32"
+
 def pruned_key(params: dict, base, method: str, sparsity=None, pattern=None, seed: int = 0) -> str:
     "Content hash of a pruning: the base model's weights, the method and the profile's calibration."
-    return content_hash(weights_hash(base), method, sparsity, pattern, params["n_calib"], params["calib_seqlen"], seed)
+    calib = calib_dtype(params)      # hashed only when not float32: the prunings made before it was a parameter keep their keys
+    return content_hash(weights_hash(base), method, sparsity, pattern, params["n_calib"], params["calib_seqlen"], seed,
+                        *([calib] if calib != "float32" else []))
 
 def cells_dir(params: dict) -> Path:
     "Where finished cells go: `<results_dir>/cells` (committed beside the tables, so a run resumes on any machine), else the cache."
     return Path(params["results_dir"])/"cells" if params.get("results_dir") else cache_dir()/"cells"
 
 def pruned_model(params: dict, method: str, sparsity: float | None = None, pattern: str | None = None, seed: int = 0):
-    """(model, tokenizer) pruned as asked, from the cache when the same pruning was done before. A Wanda pruning's
-    calibration is recorded beside the cells (`cells/pruned/<key>.safetensors`) and replayed whenever the cache is gone,
-    so the rows of one results folder start from the same pruned weights. The record is a data file and is not
-    committed: a fresh checkout on another CPU re-prunes, and its float rounding can flip a few weights at the
-    threshold (each cell keeps `start_weights`, the hash of the weights it started from)."""
+    """(model, tokenizer) pruned as asked (calibration in `calib_dtype(params)`), from the cache when the same pruning
+    was done before. In float64 the pruned model is the same on every CPU. In float32, a Wanda pruning's calibration is
+    recorded beside the cells (`cells/pruned/<key>.safetensors`) and replayed whenever the cache is gone, so the rows
+    of one results folder start from the same pruned weights. The record is a data file and is not committed: a fresh
+    checkout on another CPU re-prunes, and its float32 rounding can flip a few weights at the threshold (each cell
+    keeps `start_weights`, the hash of the weights it started from)."""
     from safetensors.torch import load_file
     from restorelcc.prune import prune
     model, tok = base_model(params)
+    calib = calib_dtype(params)
     if params["model"] == "tiny":
         return prune(model, tok, method, sparsity, pattern, n_calib=params["n_calib"], seqlen=params["calib_seqlen"],
-                     seed=seed)[0], tok
+                     seed=seed, calib_dtype=calib)[0], tok
     key = pruned_key(params, model, method, sparsity, pattern, seed)
     folder = cache_dir()/"pruned"/key
-    record = cells_dir(params)/"pruned"/f"{key}.safetensors" if method == "wanda" else None
+    record = cells_dir(params)/"pruned"/f"{key}.safetensors" if method == "wanda" and calib == "float32" else None
     if (folder/"model.safetensors").is_file() and (record is None or record.is_file()):
         logger.info(f"pruned model from the cache ({key})")
         return load_model(folder)
     norms = None if record is None else load_file(record) if record.is_file() else {}
     model, rep = prune(model, tok, method, sparsity, pattern, n_calib=params["n_calib"], seqlen=params["calib_seqlen"],
-                       seed=seed, wanda_norms=norms)
+                       seed=seed, wanda_norms=norms, calib_dtype=calib)
     if record is not None and not record.is_file(): save_tensors(record, norms)
     with atomic_dir(folder, overwrite=True) as tmp:
         save_checkpoint(model, tok, tmp); (tmp/"prune.json").write_text(json.dumps(rep, default=str))

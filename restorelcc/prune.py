@@ -4,7 +4,7 @@
 
 # %% ../nbs/04_prune.ipynb #5738b13a
 from __future__ import annotations
-import math, re, time
+import copy, math, re, time
 from pathlib import Path
 from typing import Callable
 
@@ -16,11 +16,11 @@ from .data import calibration_windows
 from .models import decoder_layers, HeadGeometry, count_params, text_config, add_bias_, enable_biases_, add_model_args
 
 # %% auto #0
-__all__ = ['LINEARS', 'METHODS', 'block_linears', 'parse_pattern', 'n_pruned', 'mask_from_scores', 'wanda_score',
-           'sparsegpt_prune_', 'InputStats', 'block_inputs', 'calibrate_blocks', 'unstructured_block_pruner',
-           'structured_plan', 'slice_block_', 'flap_scores', 'flap_bias', 'structured_block_pruner',
-           'supports_flap_bias', 'flap_switches', 'update_config_', 'check_prune_args', 'prune', 'prune_run',
-           'add_prune_command', 'run_prune']
+__all__ = ['LINEARS', 'METHODS', 'CALIB_DTYPES', 'block_linears', 'parse_pattern', 'n_pruned', 'lowest_k', 'mask_from_scores',
+           'wanda_score', 'sparsegpt_prune_', 'InputStats', 'calibration_copy', 'block_inputs', 'calibrate_blocks',
+           'mask_hash', 'unstructured_block_pruner', 'structured_plan', 'slice_block_', 'flap_scores', 'flap_bias',
+           'structured_block_pruner', 'supports_flap_bias', 'flap_switches', 'update_config_', 'check_prune_args',
+           'prune', 'prune_run', 'add_prune_command', 'run_prune']
 
 # %% ../nbs/04_prune.ipynb #22625874
 LINEARS = ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
@@ -49,6 +49,10 @@ def n_pruned(ratio: float, n: int) -> int:
     "How many of `n` weights a row loses at `ratio` (round half up)."
     return int(math.floor(ratio*n + 0.5))
 
+def lowest_k(score: torch.Tensor, k: int, dim: int = -1) -> torch.Tensor:
+    "Indices of the `k` lowest scores along `dim`; equal scores go to the lower index (a stable sort)."
+    return score.argsort(dim=dim, stable=True).narrow(dim, 0, k)
+
 def mask_from_scores(score: torch.Tensor, sparsity: float, pattern=None) -> torch.Tensor:
     "Boolean mask (True = prune) with the lowest scores of each row, or the N lowest of every M consecutive inputs."
     pattern = parse_pattern(pattern)
@@ -56,28 +60,26 @@ def mask_from_scores(score: torch.Tensor, sparsity: float, pattern=None) -> torc
         n, M = pattern
         check(score.shape[1] % M == 0, f"{score.shape[1]} inputs are not a multiple of M={M}")
         g = score.reshape(score.shape[0], -1, M)
-        idx = torch.topk(g, n, dim=-1, largest=False).indices
-        return torch.zeros_like(g, dtype=torch.bool).scatter_(-1, idx, True).reshape(score.shape)
+        return torch.zeros_like(g, dtype=torch.bool).scatter_(-1, lowest_k(g, n), True).reshape(score.shape)
     k = n_pruned(sparsity, score.shape[1])
-    idx = torch.topk(score, k, dim=1, largest=False).indices if k else score.new_zeros(score.shape[0], 0, dtype=torch.long)
-    return torch.zeros_like(score, dtype=torch.bool).scatter_(1, idx, True)
+    return torch.zeros_like(score, dtype=torch.bool).scatter_(1, lowest_k(score, k, 1), True)
 
-def wanda_score(W: torch.Tensor, sq_norm: torch.Tensor) -> torch.Tensor:
-    "Wanda: |W_ij| · ‖X_j‖₂ (`sq_norm` = Σ over calibration tokens of x_j²)."
-    return W.abs().float() * sq_norm.float().sqrt().reshape(1, -1)
+def wanda_score(W: torch.Tensor, sq_norm: torch.Tensor, dtype=torch.float32) -> torch.Tensor:
+    "Wanda: |W_ij| · ‖X_j‖₂ in `dtype` (`sq_norm` = Σ over calibration tokens of x_j²)."
+    return W.abs().to(dtype) * sq_norm.to(dtype).sqrt().reshape(1, -1)
 
 # %% ../nbs/04_prune.ipynb #93ea3c17
 @torch.no_grad()
 def sparsegpt_prune_(linear: nn.Linear, H: torch.Tensor, sparsity: float, pattern=None, blocksize: int = 128,
-                     damp: float = 0.01) -> torch.Tensor:
-    "Prune `linear` in place with SparseGPT given its input Hessian `H` (in × in); returns the mask (True = pruned)."
+                     damp: float = 0.01, dtype=torch.float32) -> torch.Tensor:
+    "Prune `linear` in place with SparseGPT given its input Hessian `H` (in × in), updating in `dtype`; returns the mask (True = pruned)."
     pattern = parse_pattern(pattern)
-    W = linear.weight.data.clone().float(); rows, cols = W.shape
+    W = linear.weight.data.clone().to(dtype); rows, cols = W.shape
     H = H.clone().double()
     dead = torch.diag(H) == 0
     H[dead, dead] = 1; W[:, dead] = 0
     H += damp*torch.mean(torch.diag(H))*torch.eye(cols, dtype=H.dtype)
-    Hinv = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(H)), upper=True).float()
+    Hinv = torch.linalg.cholesky(torch.cholesky_inverse(torch.linalg.cholesky(H)), upper=True).to(dtype)
     mask = torch.zeros_like(W, dtype=torch.bool)
     for i1 in range(0, cols, blocksize):
         i2 = min(i1 + blocksize, cols); W1 = W[:, i1:i2].clone(); Hinv1 = Hinv[i1:i2, i1:i2]
@@ -87,13 +89,13 @@ def sparsegpt_prune_(linear: nn.Linear, H: torch.Tensor, sparsity: float, patter
             tmp = W1**2/d1**2
             k = int(tmp.numel()*sparsity)
             mask1 = torch.zeros_like(W1, dtype=torch.bool)
-            if k: mask1.view(-1)[torch.topk(tmp.flatten(), k, largest=False).indices] = True
+            mask1.view(-1)[lowest_k(tmp.flatten(), k)] = True
         else:
             n, M = pattern; mask1 = torch.zeros_like(W1, dtype=torch.bool)
         for i in range(i2 - i1):
             if pattern is not None and i % M == 0:
                 tmp = W1[:, i:i+M]**2/d1[:, i:i+M]**2
-                mask1.scatter_(1, i + torch.topk(tmp, n, dim=1, largest=False).indices, True)
+                mask1.scatter_(1, i + lowest_k(tmp, n, 1), True)
             w, d = W1[:, i], Hinv1[i, i]
             q = w.masked_fill(mask1[:, i], 0)
             Q1[:, i] = q
@@ -109,7 +111,7 @@ def sparsegpt_prune_(linear: nn.Linear, H: torch.Tensor, sparsity: float, patter
 
 # %% ../nbs/04_prune.ipynb #fb719ab6
 class InputStats:
-    "Running fp64 sums over calibration tokens of a linear layer's inputs: n, Σx, Σx², ΣxxT (as requested)."
+    "Running fp64 sums over calibration tokens of a linear layer's inputs: n, Σx, Σx², ΣxxT (as requested; float64 inputs summed in float64)."
     def __init__(self, n_in: int, kinds=("sq",)):
         self.kinds, self.n = set(kinds), 0
         self.sum = torch.zeros(n_in, dtype=torch.float64) if "sum" in self.kinds else None
@@ -117,7 +119,7 @@ class InputStats:
         self.xx = torch.zeros(n_in, n_in, dtype=torch.float64) if "xx" in self.kinds else None
 
     def add(self, x: torch.Tensor):
-        x = x.detach().reshape(-1, x.shape[-1]).float(); self.n += len(x)
+        x = x.detach().reshape(-1, x.shape[-1]); x = x if x.dtype == torch.float64 else x.float(); self.n += len(x)
         self.sq += x.pow(2).sum(0).double()
         if self.sum is not None: self.sum += x.sum(0).double()
         if self.xx is not None: self.xx += (x.T @ x).double()
@@ -131,6 +133,21 @@ class InputStats:
 
 # %% ../nbs/04_prune.ipynb #9cb025a5
 class _Stop(Exception): pass
+
+def _cast(obj, dtype):
+    "`obj` with its floating-point tensors (also inside dicts, lists and tuples) cast to `dtype`."
+    if torch.is_tensor(obj): return obj.to(dtype) if obj.is_floating_point() else obj
+    if isinstance(obj, dict): return {k: _cast(v, dtype) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)): return type(obj)(_cast(v, dtype) for v in obj)
+    return obj
+
+def calibration_copy(block: nn.Module, dtype: torch.dtype | None = None) -> nn.Module:
+    """`block` itself when `dtype` is None or already its dtype, else a copy in `dtype` whose modules run their class's
+    forward (a oneDNN switch set on the original's fp32 linears does not follow it into the copy)."""
+    if dtype is None or next(block.parameters()).dtype == dtype: return block
+    c = copy.deepcopy(block).to(dtype)
+    for m in c.modules(): vars(m).pop("forward", None)
+    return c
 
 @torch.no_grad()
 def block_inputs(model, windows: torch.Tensor, batch_size: int = 8):
@@ -172,39 +189,50 @@ def _stats_hooks(linears: dict, kinds, stats: dict):
 
 @torch.no_grad()
 def calibrate_blocks(model, windows: torch.Tensor, prune_block: Callable, targets=LINEARS, kinds=("sq",),
-                     batch_size: int = 8, desc: str = "prune"):
-    "Feed `windows` block by block; per block: collect InputStats of `targets`, `prune_block(i, block, stats)`, recompute."
+                     batch_size: int = 8, desc: str = "prune", dtype: torch.dtype | None = None):
+    """Feed `windows` block by block; per block: collect InputStats of `targets`, `prune_block(i, block, stats)`, recompute.
+    `dtype`: run the calibration forwards on a copy of each block in `dtype` (float64: the same statistics on every CPU)."""
     hidden, kwargs = block_inputs(model, windows, batch_size)
+    if dtype is not None: hidden, kwargs = _cast(hidden, dtype), _cast(kwargs, dtype)
     for i, block in enumerate(tqdm(decoder_layers(model), desc=desc, leave=False)):
-        stats = {}
-        handles = _stats_hooks(block_linears(block, targets), kinds, stats)
+        stats, run = {}, calibration_copy(block, dtype)
+        handles = _stats_hooks(block_linears(run, targets), kinds, stats)
         try:
             for h, kw in zip(hidden, kwargs[i]):
-                try: block(h, **kw)
+                try: run(h, **kw)
                 except _Stop: pass
         finally:
             for hd in handles: hd.remove()
         prune_block(i, block, stats)
-        if i < len(kwargs) - 1: hidden = [block(h, **kw) for h, kw in zip(hidden, kwargs[i])]
+        if i < len(kwargs) - 1:
+            run = calibration_copy(block, dtype)              # the pruned (or sliced) block makes the next inputs
+            hidden = [run(h, **kw) for h, kw in zip(hidden, kwargs[i])]
     return model
 
 # %% ../nbs/04_prune.ipynb #48b4cba0
 def _sparsity(w: torch.Tensor) -> float: return (w == 0).sum().item()/w.numel()
 
+def mask_hash(model, layers=LINEARS) -> str:
+    "Content hash of which weights of the `layers` of every block are zero: the same hash, the same masks."
+    return content_hash({f"layers.{i}.{n}": l.weight == 0 for i, b in enumerate(decoder_layers(model))
+                         for n, l in block_linears(b, layers).items()})
+
 def unstructured_block_pruner(method: str, sparsity: float, pattern=None, targets=LINEARS, blocksize: int = 128,
-                              damp: float = 0.01, report: dict | None = None, norms: dict | None = None) -> Callable:
+                              damp: float = 0.01, report: dict | None = None, norms: dict | None = None,
+                              dtype=torch.float32) -> Callable:
     """A `prune_block(i, block, stats)` that prunes the `targets` of a block by magnitude, Wanda or SparseGPT.
-    `norms` (Wanda): Σx² of each layer's input by `layers.{i}.{name}`, read where it holds the layer, else filled in."""
+    `norms` (Wanda): Σx² of each layer's input by `layers.{i}.{name}`, read where it holds the layer, else filled in.
+    `dtype`: the precision of Wanda's scores and of SparseGPT's update."""
     def prune_block(i, block, stats):
         for name, lin in block_linears(block, targets).items():
             W = lin.weight.data
-            if method == "sparsegpt": sparsegpt_prune_(lin, stats[name].hessian, sparsity, pattern, blocksize, damp)
+            if method == "sparsegpt": sparsegpt_prune_(lin, stats[name].hessian, sparsity, pattern, blocksize, damp, dtype)
             else:
                 if method == "magnitude": score = W.abs().float()
                 else:
                     k = f"layers.{i}.{name}"
                     if norms is not None and k not in norms: norms[k] = stats[name].sq.clone()   # record this calibration
-                    score = wanda_score(W, stats[name].sq if norms is None else norms[k])         # or replay a recorded one
+                    score = wanda_score(W, stats[name].sq if norms is None else norms[k], dtype)  # or replay a recorded one
                 W[mask_from_scores(score, sparsity, pattern)] = 0
             if report is not None: report[f"layers.{i}.{name}"] = round(_sparsity(lin.weight.data), 6)
     return prune_block
@@ -255,28 +283,28 @@ def slice_block_(block: nn.Module, g: HeadGeometry, keep_groups: torch.Tensor | 
         mlp.down_proj = _slice_linear(mlp.down_proj, keep_ffn, 1)
         if hasattr(mlp, "intermediate_size"): mlp.intermediate_size = len(keep_ffn)
 
-def flap_scores(stats: InputStats, W: torch.Tensor) -> torch.Tensor:
-    "FLAP fluctuation of each input channel: Var(X_j) · ‖W_:,j‖²."
-    return stats.var.float()*W.float().pow(2).sum(0)
+def flap_scores(stats: InputStats, W: torch.Tensor, dtype=torch.float32) -> torch.Tensor:
+    "FLAP fluctuation of each input channel in `dtype`: Var(X_j) · ‖W_:,j‖²."
+    return stats.var.to(dtype)*W.to(dtype).pow(2).sum(0)
 
 def flap_bias(stats: InputStats, W: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
     "FLAP's bias compensation: the removed input channels' mean contribution, W[:, removed] · E[X_removed]."
     gone = torch.ones(W.shape[1], dtype=torch.bool); gone[keep] = False
     return (W.double()[:, gone] @ stats.mean[gone]).to(W.dtype)
 
-def structured_block_pruner(g: HeadGeometry, plan: dict, kept: dict, compensate: bool = True) -> Callable:
-    "A `prune_block` removing each block's lowest-scoring KV groups and FFN channels (uniform counts from `plan`)."
+def structured_block_pruner(g: HeadGeometry, plan: dict, kept: dict, compensate: bool = True, dtype=torch.float32) -> Callable:
+    "A `prune_block` removing each block's lowest-scoring KV groups and FFN channels (uniform counts from `plan`; scores in `dtype`)."
     gsize = g.n_heads//g.n_kv_heads
     def prune_block(i, block, stats):
         keep_groups = keep_ffn = b_o = b_down = None
         if plan["kv_groups_removed"]:
             st, W = stats["self_attn.o_proj"], block.self_attn.o_proj.weight.data
-            group_score = flap_scores(st, W).reshape(g.n_kv_heads, gsize*g.head_dim).sum(1)
-            keep_groups = torch.topk(group_score, plan["n_kv_heads"]).indices.sort().values
+            group_score = flap_scores(st, W, dtype).reshape(g.n_kv_heads, gsize*g.head_dim).sum(1)
+            keep_groups = lowest_k(-group_score, plan["n_kv_heads"]).sort().values      # the highest; ties: lower index
             if compensate: b_o = flap_bias(st, W, _rows(_rows(keep_groups, gsize), g.head_dim))
         if plan["ffn_removed"]:
             st, W = stats["mlp.down_proj"], block.mlp.down_proj.weight.data
-            keep_ffn = torch.topk(flap_scores(st, W), plan["intermediate_size"]).indices.sort().values
+            keep_ffn = lowest_k(-flap_scores(st, W, dtype), plan["intermediate_size"]).sort().values
             if compensate: b_down = flap_bias(st, W, keep_ffn)
         slice_block_(block, g, keep_groups, keep_ffn)
         if b_o is not None: add_bias_(block.self_attn.o_proj, b_o)
@@ -308,9 +336,12 @@ def update_config_(model, plan: dict, kept_heads: list[list[int]]):
     model.config.restorelcc_kept_heads = kept_heads
 
 # %% ../nbs/04_prune.ipynb #c450f942
-def check_prune_args(method: str, sparsity: float | None, pattern=None, n_calib: int = 128, seqlen: int = 512) -> tuple:
+CALIB_DTYPES = ("float64", "float32")
+
+def check_prune_args(method: str, sparsity: float | None, pattern=None, n_calib: int = 128, seqlen: int = 512,
+                     calib_dtype: str = "float64") -> tuple:
     "Validate the pruning arguments before any work; returns (sparsity, (N, M) or None)."
-    check_choice(method, METHODS, "pruning method")
+    check_choice(method, METHODS, "pruning method"); check_choice(calib_dtype, CALIB_DTYPES, "calibration dtype")
     pat = parse_pattern(pattern)
     check(not (pat and method == "structured"), "an N:M --pattern applies to unstructured methods only; "
           "drop --pattern for --method structured")
@@ -327,11 +358,14 @@ def check_prune_args(method: str, sparsity: float | None, pattern=None, n_calib:
 def prune(model, tokenizer, method: str, sparsity: float | None = None, pattern=None, n_calib: int = 128,
           seqlen: int = 512, calib_source: str = "c4", seed: int = 0, layers=LINEARS, batch_size: int = 8,
           kv_groups_removed: int | None = None, windows: torch.Tensor | None = None,
-          bias_compensation: bool = True, wanda_norms: dict | None = None) -> tuple:
+          bias_compensation: bool = True, wanda_norms: dict | None = None, calib_dtype: str = "float64") -> tuple:
     """Prune `model` (in place; structured slices it) -> (model, report). `layers`: the linear layers of each block.
+    `calib_dtype`: the precision of the calibration pass, scores and SparseGPT update ("float64": the same masks on
+    every CPU, kernel and thread count; "float32": the faster pass of earlier results, whose last bits vary).
     `wanda_norms`: an empty dict is filled with Wanda's calibration (Σx² per layer input); a filled one is replayed
-    without calibrating, which gives the same mask on any CPU (a re-run calibration differs in the last bits)."""
-    sparsity, pat = check_prune_args(method, sparsity, pattern, n_calib, seqlen)
+    without calibrating (the masks then depend on the record only)."""
+    sparsity, pat = check_prune_args(method, sparsity, pattern, n_calib, seqlen, calib_dtype)
+    dtype = getattr(torch, calib_dtype)
     layers = tuple(layers); check(len(layers) > 0, "no layers to prune")
     lins = {f"layers.{i}.{n}": l for i, b in enumerate(decoder_layers(model)) for n, l in block_linears(b, layers).items()}
     replay = bool(wanda_norms)
@@ -346,12 +380,14 @@ def prune(model, tokenizer, method: str, sparsity: float | None = None, pattern=
     report = dict(method=method, sparsity=sparsity, pattern=f"{pat[0]}:{pat[1]}" if pat else None, layers=list(layers),
                   seed=seed)
     calib = ("" if method == "magnitude" else ", replaying a recorded calibration" if replay else
-             f", {n_calib if windows is None else len(windows)} calibration windows of {seqlen} tokens")
+             f", {n_calib if windows is None else len(windows)} calibration windows of "
+             f"{seqlen if windows is None else windows.shape[1]} tokens in {calib_dtype}")
     logger.info(f"pruning: {method} {report['pattern'] or f'{sparsity:.0%}'}{calib}")
     if method != "magnitude" and not replay:
         if windows is None: windows = calibration_windows(tokenizer, n_calib, seqlen, source=calib_source, seed=seed)
         report.update(n_calib=len(windows), seqlen=windows.shape[1], calib_source=calib_source,
                       calib_hash=content_hash(windows))
+    if method != "magnitude": report["calib_dtype"] = calib_dtype
     per_layer = {}
     if method == "structured":
         g = HeadGeometry.from_model(model)
@@ -363,8 +399,8 @@ def prune(model, tokenizer, method: str, sparsity: float | None = None, pattern=
         targets = tuple(t for t in ("self_attn.o_proj", "mlp.down_proj") if t in layers)
         check(targets, "structured pruning needs self_attn.o_proj (heads) and/or mlp.down_proj (FFN) in layers")
         compensate = bias_compensation and supports_flap_bias(model, plan)
-        calibrate_blocks(model, windows, structured_block_pruner(g, plan, kept, compensate), targets, ("sq", "sum"),
-                         batch_size, desc="structured")
+        calibrate_blocks(model, windows, structured_block_pruner(g, plan, kept, compensate, dtype), targets, ("sq", "sum"),
+                         batch_size, desc="structured", dtype=dtype)
         kept_heads = [kept["heads"][i] for i in range(g.n_layers)]
         update_config_(model, plan, kept_heads)
         if compensate: enable_biases_(model, *flap_switches(plan))
@@ -373,15 +409,15 @@ def prune(model, tokenizer, method: str, sparsity: float | None = None, pattern=
         report.update(plan=plan, kept_heads=kept_heads, kept_ffn=[kept["ffn"][i] for i in range(g.n_layers)],
                       linear_params_before=before, linear_params_after=after, achieved=1 - after/before)
     else:
-        pruner = unstructured_block_pruner(method, sparsity, pat, layers, report=per_layer, norms=wanda_norms)
+        pruner = unstructured_block_pruner(method, sparsity, pat, layers, report=per_layer, norms=wanda_norms, dtype=dtype)
         if method == "magnitude" or replay:
             if replay: report["wanda_norms"] = "replayed"
             for i, b in enumerate(tqdm(decoder_layers(model), desc=method, leave=False)): pruner(i, b, {})
         else:
             kinds = ("xx",) if method == "sparsegpt" else ("sq",)
-            calibrate_blocks(model, windows, pruner, layers, kinds, batch_size, desc=method)
+            calibrate_blocks(model, windows, pruner, layers, kinds, batch_size, desc=method, dtype=dtype)
         c = count_params(model)
-        report.update(per_layer_sparsity=per_layer, achieved=c["linear_sparsity"])
+        report.update(per_layer_sparsity=per_layer, achieved=c["linear_sparsity"], mask_hash=mask_hash(model, layers))
     report["seconds"] = round(time.time() - t0, 2)
     logger.info(f"{method} pruning done in {report['seconds']:.0f} s; achieved {report['achieved']:.4f}")
     return model, report
@@ -389,17 +425,18 @@ def prune(model, tokenizer, method: str, sparsity: float | None = None, pattern=
 # %% ../nbs/04_prune.ipynb #bd45a5ef
 def prune_run(model_name, out, method: str, sparsity: float | None = None, pattern=None, n_calib: int = 128,
               seqlen: int = 512, calib_source: str = "c4", seed: int = 0, layers=LINEARS, overwrite: bool = False,
-              batch_size: int = 8, bias_compensation: bool = True, dtype="float32", device: str | None = "cpu") -> Path:
+              batch_size: int = 8, bias_compensation: bool = True, dtype="float32", device: str | None = "cpu",
+              calib_dtype: str = "float64") -> Path:
     "Load `model_name` (in `dtype`, on `device`), prune it and write the run folder `out` (checkpoint + run.json); returns `out`."
     import restorelcc
     from restorelcc.models import load_model, save_checkpoint
-    check_prune_args(method, sparsity, pattern, n_calib, seqlen); check_out_dir(out, overwrite)
+    check_prune_args(method, sparsity, pattern, n_calib, seqlen, calib_dtype); check_out_dir(out, overwrite)
     t0, mark = time.time(), run_log.mark()
     model, tok = load_model(model_name, dtype, device) if isinstance(model_name, (str, Path)) else model_name
     dense_hash = content_hash(model.state_dict())
     dense = count_params(model)
     model, report = prune(model, tok, method, sparsity, pattern, n_calib, seqlen, calib_source, seed, layers, batch_size,
-                          bias_compensation=bias_compensation)
+                          bias_compensation=bias_compensation, calib_dtype=calib_dtype)
     with atomic_dir(out, overwrite) as tmp:
         save_checkpoint(model, tok, tmp)
         c = count_params(model)
@@ -425,6 +462,9 @@ def add_prune_command(sub):
     p.add_argument("--layers", default=",".join(LINEARS), help="comma-separated linear layers of each block to prune")
     p.add_argument("--batch-size", type=int, default=8, help="calibration windows per forward")
     p.add_argument("--no-bias-compensation", action="store_true", help="structured: skip FLAP's bias compensation")
+    p.add_argument("--calib-dtype", default="float64", choices=CALIB_DTYPES, help="precision of the calibration pass: "
+                   "float64 (default) gives the same masks on every CPU, kernel and thread count; float32 is faster, "
+                   "its masks can differ in a few near-tied weights between machines")
     add_model_args(p, "where the calibration passes run")
     p.add_argument("--out", required=True, help="run folder to create (must not exist unless --overwrite)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
@@ -437,4 +477,5 @@ def run_prune(args):
     check(args.batch_size > 0, f"--batch-size must be > 0, got {args.batch_size}")
     return prune_run(args.model, args.out, args.method, args.sparsity, args.pattern, args.n_calib, args.seqlen,
                      args.calib_source, args.seed, layers, args.overwrite, args.batch_size,
-                     bias_compensation=not args.no_bias_compensation, dtype=args.dtype, device=args.device)
+                     bias_compensation=not args.no_bias_compensation, dtype=args.dtype, device=args.device,
+                     calib_dtype=args.calib_dtype)
