@@ -379,7 +379,7 @@ def format_comparison(res: dict) -> str:
     lines.append("95 % intervals: paired bootstrap over the same windows and documents (not over training seeds).")
     if "mean_acc" in ci["restoring"]:
         a = ci["restoring"]["mean_acc"]; half = 50*(a["hi"] - a["lo"])
-        lines.append(f"accuracy: at {p['limit']} documents a task its intervals are about ±{half:.1f} points wide"
+        lines.append(f"accuracy: at {p['limit']} documents a task the restoring interval is ±{half:.1f} points wide"
                      + (", too wide to rank these models; the perplexity is the tight measure here." if a["lo"] <= 0 <= a["hi"]
                         else f"; restoration changed it by {_ci(a, 100, 1)} points."))
     cost, gain = ci["pruning"]["ppl"], ci["restoring"]["ppl"]
