@@ -186,9 +186,13 @@ def main(argv=None):
     a = ap.parse_args(argv)
     stale = []
     for p in map(Path, a.readme):
-        text = p.read_text(); new = fill(text, Path(a.dir))
-        if new != text: stale.append(str(p))
-        if new != text and not a.check: p.write_text(new)
+        text = p.read_text()
+        assert any(f"<!-- {n}:start -->" in text and f"<!-- {n}:end -->" in text for n in BLOCKS), \
+            f"{p} has no generated block ({', '.join(f'<!-- {n}:start --> ... <!-- {n}:end -->' for n in BLOCKS)})"
+        new = fill(text, Path(a.dir))
+        if new != text:
+            stale.append(str(p))
+            if not a.check: p.write_text(new)
     if a.check: print("stale: " + ", ".join(stale) if stale else "up to date"); return 1 if stale else 0
     if not a.readme: print(render(Path(a.dir)))
 
