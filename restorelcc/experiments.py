@@ -9,16 +9,18 @@ from pathlib import Path
 
 import torch
 from .core import check, logger, content_hash, cache_dir, atomic_dir, write_json
-from .models import tiny_llama, load_model, save_checkpoint, machine_info
+from .models import tiny_llama, load_model, save_checkpoint, machine_info, count_params
+from .prune import pruning_masks, remask_
 from .activations import weights_hash, save_tensors
 from .pipeline import RestoreConfig
 from .train import completion_eval
 from .evaluate import mean_of_task_means, ppl_of_windows, paired_bootstrap, ci_verdict   # the notebooks import them from here
 
 # %% auto #0
-__all__ = ['PAPER', 'REGIMES', 'DENSE', 'CELL_PARAMS', 'CELL_PARAMS_OPTIONAL', 'profile_params', 'base_model', 'calib_dtype',
-           'pruned_key', 'cells_dir', 'pruned_model', 'eval_row', 'val_dataset', 'restore_config', 'docs_of',
-           'acc_verdict', 'ppl_verdict', 'cell_key', 'cached_cell', 'table_cell', 'select_lr', 'task_pairs']
+__all__ = ['PAPER', 'REGIMES', 'DENSE', 'MERGED', 'CELL_PARAMS', 'CELL_PARAMS_OPTIONAL', 'profile_params', 'base_model',
+           'calib_dtype', 'pruned_key', 'cells_dir', 'pruned_model', 'eval_row', 'val_dataset', 'restore_config',
+           'docs_of', 'acc_verdict', 'ppl_verdict', 'inference_cost', 'cell_key', 'write_cell', 'cached_cell',
+           'table_cell', 'select_lr', 'task_pairs']
 
 # %% ../nbs/15_experiments.ipynb #b8298a5b
 PAPER = {
@@ -146,6 +148,29 @@ def ppl_verdict(ours: list, other: list) -> str:
     se = math.sqrt(statistics.variance(ours)/len(ours) + statistics.variance(other)/len(other))
     return _two_se(statistics.mean(other) - statistics.mean(ours), se)   # lower perplexity is the gain
 
+# %% ../nbs/15_experiments.ipynb #4b022af1
+MERGED = ("lora", "dora")   # methods evaluated merged into the weights; their `sparse=True` row is merged and re-masked
+
+@torch.no_grad()
+def inference_cost(model, reference=None, n_tokens: int = 512, reps: int = 5, seed: int = 0) -> dict:
+    """What `model` costs at inference against the pruned `reference`: its decoder linears' sparsity as it is, its non-zero
+    parameters beyond the reference's, and forward tokens/s of both (median of `reps` alternating passes of one
+    `n_tokens` sequence, one run). `reference=None`: the model is the reference."""
+    c = count_params(model)
+    out = dict(linear_sparsity=round(c["linear_sparsity"], 6), extra_nonzero_params=0, tokens_per_s=None, speed_vs_pruned=1.0)
+    ids = torch.randint(0, model.config.vocab_size, (1, n_tokens), generator=torch.Generator().manual_seed(seed))
+    models = [model] if reference is None else [model, reference]
+    times = [[] for _ in models]
+    for m in models: m(ids[:, :16])                                  # warm-up
+    for _ in range(reps):
+        for t, m in zip(times, models):
+            t0 = time.perf_counter(); m(ids); t.append(time.perf_counter() - t0)
+    tps = [n_tokens/statistics.median(t) for t in times]
+    out["tokens_per_s"] = round(tps[0], 1)
+    if reference is not None:
+        out.update(extra_nonzero_params=c["nonzero"] - count_params(reference)["nonzero"], speed_vs_pruned=round(tps[0]/tps[1], 3))
+    return out
+
 # %% ../nbs/15_experiments.ipynb #bccee98c
 CELL_PARAMS = ("model", "n_calib", "calib_seqlen", "n_probe", "n_train", "epochs", "batch_size", "grad_accum",
                "max_length", "eval_limit", "ppl_windows", "ppl_seqlen", "heads", "tasks")
@@ -168,30 +193,41 @@ def cell_key(params: dict, base, regime: str, method: str, seed: int, cfg: dict)
                         {k: params.get(k) for k in CELL_PARAMS} | {k: params[k] for k in CELL_PARAMS_OPTIONAL if params.get(k)},
                         regime, restoration, restorelcc.__version__, md.version("lm_eval"))
 
+def write_cell(f: Path, row: dict) -> dict:
+    "Write a finished cell to `f`; its training checkpoints (`partial/<stem>*.pt`) go."
+    write_json(f, row)
+    for p in (f.parent/"partial").glob(f"{f.stem}*.pt"): p.unlink()
+    return row
+
 def cached_cell(f: Path | None, compute, what: str = "cell") -> dict:
     "The JSON record in cell file `f` when it exists, else `compute()`, written there; `f=None`: no cache."
     if f is not None and f.is_file():
         logger.info(f"{what}: from the cell cache ({f.stem})")
         return json.loads(f.read_text())
     row = compute()
-    if f is not None:
-        write_json(f, row)
-        for p in (f.parent/"partial").glob(f"{f.stem}*.pt"): p.unlink()   # the cell is done: its training checkpoints go
-    return row
+    return row if f is None else write_cell(f, row)
 
 def table_cell(params: dict, regime: str = "unstructured 50% (Wanda)", method: str = "restorelcc", seed: int = 0,
-               cache: bool | None = None, evaluate: bool = True, **cfg) -> dict:
-    "Evaluate the profile's pruned `regime` model, restored by `method` with RestoreConfig overrides `cfg` ('pruned': not restored); `evaluate=False`: the training record only."
+               cache: bool | None = None, evaluate: bool = True, sparse: bool = False, **cfg) -> dict:
+    """Evaluate the profile's pruned `regime` model, restored by `method` with RestoreConfig overrides `cfg` ('pruned': not
+    restored); `evaluate=False`: the training record only. `sparse=True` (LoRA, DoRA): the merged model re-masked to the
+    pruning's masks, a companion cell (`content_hash('sparse', key)`) that the merged cell's run writes too."""
     check(regime in REGIMES or regime == DENSE, f"unknown regime {regime!r}; choose from {', '.join(REGIMES)} or {DENSE!r}")
     check(regime != DENSE or method == "pruned", f"the {DENSE!r} reference is evaluated as it is: use method 'pruned', not {method!r}")
+    check(not sparse or (method in MERGED and evaluate), f"sparse=True re-masks a merged adapter and evaluates it: "
+          f"use it with method {' or '.join(map(repr, MERGED))} and evaluate=True, not {method!r}")
     cache = params["model"] != "tiny" if cache is None else cache
     base, _ = base_model(params)                   # hashed for the key, and the dense model of the restoration
     key = cell_key(params, base, regime, method, seed, cfg)
     f = cells_dir(params)/f"{key if evaluate else content_hash('trial', key)}.json" if cache else None
+    fs = f.parent/f"{content_hash('sparse', key)}.json" if f is not None and method in MERGED and evaluate else None
+    what, remasked = f"{regime} | {method} {cfg or ''} | seed {seed}", {}
+    def pruned():
+        if regime == DENSE: return base_model(params)
+        return pruned_model(params, *REGIMES[regime], seed=params["seeds"][0])
     def compute():
         machine = machine_info(rates=params["model"] != "tiny")    # beside the cell's timings: the CPU and its matmul rate now
-        if regime == DENSE: pm, tok = base_model(params)
-        else: pm, tok = pruned_model(params, *REGIMES[regime], seed=params["seeds"][0])
+        pm, tok = pruned()
         info = dict(trainable_params=0, train_seconds=0.0, start_weights=weights_hash(pm))   # the model it starts from: a model
         # re-made on another machine (pruning's near-ties can fall either way on another CPU) shows as another hash
         if method != "pruned":
@@ -205,8 +241,25 @@ def table_cell(params: dict, regime: str = "unstructured 50% (Wanda)", method: s
             if "lost_mean_norm" in r.extras: info.update(heads=r.heads, lost_mean_norm=r.extras["lost_mean_norm"])
             if hasattr(pm, "merge_and_unload"): pm = pm.merge_and_unload()   # the same function; unmerged DoRA evaluates ~4x slower
         info["machine"] = machine
-        return dict(eval_row(pm, tok, params), **info) if evaluate else info
-    return cached_cell(f, compute, f"{regime} | {method} {cfg or ''} | seed {seed}")
+        if not evaluate: return info
+        ref = None if method == "pruned" else pruned()[0]            # the pruned model again, untouched by training
+        row = dict(eval_row(pm, tok, params), **info, cost=inference_cost(pm, ref))
+        if method in MERGED:                                         # the sparse deployment: merged, then the pruning's zeros again
+            remask_(pm, pruning_masks(ref))
+            remasked.update(eval_row(pm, tok, params), **info, cost=inference_cost(pm, ref), remasked=True)
+            if fs is not None: write_json(fs, remasked)
+        return row
+    if not sparse: return cached_cell(f, compute, what)
+    def compute_sparse():                                            # the merged cell exists without its companion: retrain
+        row = compute()
+        if f is not None and f.is_file():                            # the retrained run against the merged cell's record
+            old = json.loads(f.read_text())
+            logger.info(f"{what}: retrained for its re-masked row; merged ppl {row['ppl']:.6f} vs the cell's {old['ppl']:.6f}, "
+                        f"mean acc {row.get('mean_acc')} vs {old.get('mean_acc')}")
+            for p in (f.parent/"partial").glob(f"{f.stem}*.pt"): p.unlink()
+        elif f is not None: write_cell(f, row)
+        return remasked
+    return cached_cell(fs, compute_sparse, what + " | re-masked")
 
 def select_lr(params: dict, regime: str, method: str, grid, steps: int, seed: int = 0, **cfg) -> dict:
     "Train `method` `steps` optimizer steps at each learning rate of `grid`; pick the lowest held-out Alpaca loss (each trial a cell)."

@@ -18,9 +18,9 @@ from .models import decoder_layers, HeadGeometry, count_params, text_config, add
 # %% auto #0
 __all__ = ['LINEARS', 'METHODS', 'CALIB_DTYPES', 'block_linears', 'parse_pattern', 'n_pruned', 'lowest_k', 'mask_from_scores',
            'wanda_score', 'sparsegpt_prune_', 'InputStats', 'calibration_copy', 'block_inputs', 'calibrate_blocks',
-           'mask_hash', 'unstructured_block_pruner', 'structured_plan', 'slice_block_', 'flap_scores', 'flap_bias',
-           'structured_block_pruner', 'supports_flap_bias', 'flap_switches', 'update_config_', 'check_prune_args',
-           'prune', 'prune_run', 'add_prune_command', 'run_prune']
+           'pruning_masks', 'mask_hash', 'remask_', 'unstructured_block_pruner', 'structured_plan', 'slice_block_',
+           'flap_scores', 'flap_bias', 'structured_block_pruner', 'supports_flap_bias', 'flap_switches',
+           'update_config_', 'check_prune_args', 'prune', 'prune_run', 'add_prune_command', 'run_prune']
 
 # %% ../nbs/04_prune.ipynb #22625874
 LINEARS = ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
@@ -212,10 +212,27 @@ def calibrate_blocks(model, windows: torch.Tensor, prune_block: Callable, target
 # %% ../nbs/04_prune.ipynb #48b4cba0
 def _sparsity(w: torch.Tensor) -> float: return (w == 0).sum().item()/w.numel()
 
+def pruning_masks(model, layers=LINEARS) -> dict[str, torch.Tensor]:
+    "Which weights of the `layers` of every block are zero, by `layers.{i}.{name}`: the pruning's masks, read off the weights."
+    return {f"layers.{i}.{n}": l.weight == 0 for i, b in enumerate(decoder_layers(model)) for n, l in block_linears(b, layers).items()}
+
 def mask_hash(model, layers=LINEARS) -> str:
-    "Content hash of which weights of the `layers` of every block are zero: the same hash, the same masks."
-    return content_hash({f"layers.{i}.{n}": l.weight == 0 for i, b in enumerate(decoder_layers(model))
-                         for n, l in block_linears(b, layers).items()})
+    "Content hash of `pruning_masks`: the same hash, the same masks."
+    return content_hash(pruning_masks(model, layers))
+
+@torch.no_grad()
+def remask_(model, masks: dict[str, torch.Tensor]) -> dict[str, float]:
+    """Zero the weights `masks` marks (as `pruning_masks` gives them) again, in place, and return each layer's
+    sparsity after: a dense update (a merged LoRA) put back onto the pruning's sparsity pattern. Every shape is
+    checked before any weight changes."""
+    lins = {f"layers.{i}.{n}": l for i, b in enumerate(decoder_layers(model)) for n, l in block_linears(b).items()}
+    check(set(masks) <= set(lins), f"masks for layers the model lacks ({sorted(set(masks) - set(lins))[:3]}); "
+          "remask a model with the pruned model's own masks")
+    for k, m in masks.items():
+        check(m.shape == lins[k].weight.shape, f"{k}: the mask is {tuple(m.shape)} but the weight is "
+              f"{tuple(lins[k].weight.shape)}; remask a model with the pruned model's own masks")
+    for k, m in masks.items(): lins[k].weight[m] = 0
+    return {k: _sparsity(lins[k].weight) for k in masks}
 
 def unstructured_block_pruner(method: str, sparsity: float, pattern=None, targets=LINEARS, blocksize: int = 128,
                               damp: float = 0.01, report: dict | None = None, norms: dict | None = None,
