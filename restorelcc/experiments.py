@@ -20,7 +20,7 @@ from .evaluate import mean_of_task_means, ppl_of_windows, paired_bootstrap, ci_v
 __all__ = ['PAPER', 'REGIMES', 'DENSE', 'MERGED', 'CELL_PARAMS', 'CELL_PARAMS_OPTIONAL', 'profile_params', 'base_model',
            'calib_dtype', 'pruned_key', 'cells_dir', 'pruned_model', 'eval_row', 'val_dataset', 'restore_config',
            'docs_of', 'acc_verdict', 'ppl_verdict', 'inference_cost', 'cell_key', 'write_cell', 'cached_cell',
-           'table_cell', 'select_lr', 'task_pairs']
+           'table_cell', 'select_lr', 'paired_diffs', 'diff_text', 'cell_done', 'task_pairs']
 
 # %% ../nbs/15_experiments.ipynb #b8298a5b
 PAPER = {
@@ -272,6 +272,30 @@ def select_lr(params: dict, regime: str, method: str, grid, steps: int, seed: in
     best = min(trials, key=lambda t: t["val_loss"])
     logger.info(f"{method}: lr {best['lr']:g} has the lowest held-out loss after {steps} steps ({best['val_loss']:.4f})")
     return dict(lr=best["lr"], val_loss=best["val_loss"], steps=steps, grid=list(grid), trials=trials)
+
+# %% ../nbs/15_experiments.ipynb #88135001
+def paired_diffs(ref: dict, row: dict, params: dict, iters: int = 200_000, seed: int = 0) -> dict:
+    """`ref` − `row` on the same documents (`acc`: the mean of the task means) and windows (`ppl`: the pooled
+    perplexity), each a paired bootstrap interval (95 %) with its Monte-Carlo error; both cells need per-document records."""
+    check(ref.get("docs_scored") and row.get("docs_scored") and "window_nll" in ref and "window_nll" in row,
+          "a paired comparison needs per-document records: evaluate both cells with a profile that has per_doc=True")
+    tasks = sorted(ref["docs_scored"])
+    check(sorted(row["docs_scored"]) == tasks, f"the two cells were scored on different tasks ({tasks} vs {sorted(row['docs_scored'])})")
+    accs = lambda c: {t: [a for a, _ in c["docs_scored"][t]] for t in tasks}
+    return dict(acc=paired_bootstrap(accs(ref), accs(row), mean_of_task_means, iters, seed),
+                ppl=paired_bootstrap({"w": ref["window_nll"]}, {"w": row["window_nll"]}, ppl_of_windows(params["ppl_seqlen"]), iters, seed))
+
+def diff_text(d: dict, what: str) -> str:
+    "A paired difference as printed: accuracy (`what='acc'`) in points, perplexity as it is, with its 95 % interval."
+    check(what in ("acc", "ppl"), f"diff_text prints 'acc' or 'ppl', not {what!r}")
+    s, unit = (100, " points") if what == "acc" else (1, "")
+    return f"Δ{'' if what == 'acc' else ' ppl'} {s*d['diff']:+.2f}{unit} [{s*d['lo']:+.2f}, {s*d['hi']:+.2f}]"
+
+def cell_done(params: dict, regime: str, method: str, seed: int = 0, sparse: bool = False, **cfg) -> bool:
+    "Whether `table_cell(params, regime, method, seed, sparse=sparse, **cfg)` would read a finished cell (and not train)."
+    base, _ = base_model(params)
+    key = cell_key(params, base, regime, method, seed, cfg)
+    return (cells_dir(params)/f"{content_hash('sparse', key) if sparse else key}.json").is_file()
 
 # %% ../nbs/15_experiments.ipynb #21fb357d
 def task_pairs(task: str, n: int = 100, skip: int = 0) -> list[tuple[str, str]]:
