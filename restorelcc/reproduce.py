@@ -141,8 +141,8 @@ def _fmt(x):
     if isinstance(x, float): return f"{x:.4g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.2e}"
     return "" if x is None else str(x)
 
-RESULTS_ORDER = ("main_table", "finding1", "finding2", "finding3", "task_specific", "ablations", "heads_sweep",
-                 "attn_vs_ffn", "efficiency")   # the paper's order; other results follow by name
+RESULTS_ORDER = ("regimes", "headline", "main_table", "finding1", "finding2", "finding3", "task_specific", "ablations",
+                 "heads_sweep", "attn_vs_ffn", "efficiency")   # the paper-budget tables, then the paper's order; others by name
 
 def render_results_md(results_dir="results", figures_rel: str = "", max_rows: int = 40) -> str:
     "Markdown for every results/*.json: its tables (longer ones as a pointer to their CSV), verdicts and figures."
@@ -220,10 +220,50 @@ def _verdict_sentence(label: str, ppl: str, acc: str) -> str:
     return f"- **{who}**: " + "; ".join(f"{k} better on {' and '.join(w)}" if k else f"{' and '.join(w)} inconclusive"
                                         for k, w in by.items()) + "."
 
+def _regimes_md(r: dict) -> list[str]:
+    """The main table at the paper's budget, regime by regime: each row's perplexity and accuracy with its paired interval
+    against RestoreLCC and the sparsity it keeps as evaluated, then one sentence per regime on what the intervals say."""
+    title = next(k for k in r["tables"] if k.startswith("regimes"))
+    t = r["tables"][title]; col = {c: i for i, c in enumerate(t["columns"])}
+    vs = {v["claim"]: v["verdict"] for v in r.get("verdicts", [])}
+    v = lambda g, label, what: vs.get(f"{g}: RestoreLCC (lr 1e-3) beats {label} on {what}", "")
+    pct = lambda x: "—" if x is None else f"{100*x:.0f} %"
+    out = ["| regime | row | ppl | RestoreLCC − row, ppl [95 % CI] | mean acc (%) | RestoreLCC − row, acc [95 % CI] | "
+           "linear sparsity | verdict (ppl / acc) |", "|---|---|---|---|---|---|---|---|"]
+    for row in t["rows"]:
+        g, label = row[col["regime"]], row[col["row"]]
+        verdict = " / ".join(x for x in (v(g, label, "perplexity"), v(g, label, "accuracy")) if x) or "reference"
+        out.append(f"| {g} | {label} | {row[col['ppl']]:.2f} | {row[col['ppl: RestoreLCC − row [95% CI]']] or '—'} | "
+                   f"{row[col['mean_acc']]:.2f} | {row[col['acc: RestoreLCC − row [95% CI]']] or '—'} | "
+                   f"{pct(row[col['linear sparsity (as evaluated)']])} | {verdict} |")
+    pending = {}
+    for g, _ in r["tables"].get("pending rows (not yet run)", {}).get("rows", []): pending[g] = pending.get(g, 0) + 1
+    out.append("")
+    for g in dict.fromkeys(row[col["regime"]] for row in t["rows"]):
+        labels = [row[col["row"]] for row in t["rows"] if row[col["regime"]] == g]
+        parts = []
+        for what in ("perplexity", "accuracy"):
+            by = {}
+            for l in labels:
+                x = v(g, l, what)
+                if x: by.setdefault("RestoreLCC better than" if x.startswith("reproduced") else "worse than" if x.startswith("reversed")
+                                    else "inconclusive against", []).append(l + (" (borderline)" if x.endswith("borderline") else ""))
+            if by: parts.append(f"on {what}, " + "; ".join(f"{k} {', '.join(ls)}" for k, ls in by.items()))
+        done = f"{len(labels)} rows on record" + (f", {pending[g]} pending" if pending.get(g) else "")
+        out.append(f"- **{g}** ({done}): " + ("; ".join(parts) if parts else "no comparison with RestoreLCC yet") + ".")
+    return out
+
 def summary_md(results_dir="results") -> str:
     """The README's results: the tables at the paper's budget (the headline, and the main table once it runs at that budget),
     one sentence per verdict, and links; tables at smaller budgets are in results/RESULTS.md only."""
     out = []
+    f = Path(results_dir)/"regimes.json"
+    if f.is_file() and (r := json.loads(f.read_text()))["params"].get("profile") == "paper":
+        out += [f"**The main table at the paper's budget, three pruning regimes** ({_budget(r['params'])}). One training run "
+                f"per row (seed {r['params']['seeds'][0]}); 95 % paired bootstrap intervals against RestoreLCC over the same "
+                "documents and windows, not training seeds. *Re-masked*: LoRA/DoRA merged, then put back onto the pruning's "
+                "zeros, for a model that must stay sparse. Details, costs and the pending rows: "
+                "[results/RESULTS.md](results/RESULTS.md).", ""] + _regimes_md(r) + [""]
     for name, title, table in (("headline", "At the paper's training budget (the headline)", _headline_md),
                                ("main_table", "The main table at the paper's budget", _main_table_md)):
         f = Path(results_dir)/f"{name}.json"
