@@ -104,8 +104,9 @@ def run_experiment(name: str, profile: str = "smoke", nbs=None, results="results
     return dict(info, skipped=False)
 
 # %% ../nbs/14_reproduce.ipynb #a270b96a
-def reproduce(profile: str = "smoke", only=None, nbs=None, results="results", figures="figures", force: bool = False) -> list[dict]:
-    "Run every experiment notebook (or those in `only`) under `profile`; returns per-notebook timings."
+def reproduce(profile: str = "smoke", only=None, nbs=None, results="results", figures="figures", force: bool = False,
+              extra: dict | None = None) -> list[dict]:
+    "Run every experiment notebook (or those in `only`) under `profile`, with parameters `extra` on top; returns per-notebook timings."
     names = list_experiments(nbs)
     only = list(only) if only else names
     bad = [n for n in only if n not in names]
@@ -113,7 +114,7 @@ def reproduce(profile: str = "smoke", only=None, nbs=None, results="results", fi
     check_choice(profile, PROFILES, "profile")
     out = []
     for n in only:
-        out.append(run_experiment(n, profile, nbs=nbs, results=results, figures=figures, force=force))
+        out.append(run_experiment(n, profile, nbs=nbs, results=results, figures=figures, force=force, extra=extra))
     return out
 
 # %% ../nbs/14_reproduce.ipynb #d75702da
@@ -318,11 +319,20 @@ def add_reproduce_command(sub):
     p.add_argument("--nbs", help="folder of experiment notebooks (default nbs/experiments)")
     p.add_argument("--results", default="results"); p.add_argument("--figures", default="figures")
     p.add_argument("--force", action="store_true", help="run again even when up to date")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
+                   help="set a notebook parameter on top of the profile, as papermill's -p does (VALUE read as a Python literal, "
+                        "else a string), e.g. -p train False")
     p.add_argument("--readme", default="README.md", help="README whose results block is regenerated afterwards ('' to skip)")
     p.set_defaults(func=run_reproduce)
 
+def _literal(v: str):
+    "A command-line parameter value: a Python literal where it parses as one (False, 3e-3, [1, 2]), else the string."
+    import ast
+    try: return ast.literal_eval(v)
+    except (ValueError, SyntaxError): return v
+
 def run_reproduce(a):
-    rows = reproduce(a.profile, a.only, a.nbs, a.results, a.figures, a.force)
+    rows = reproduce(a.profile, a.only, a.nbs, a.results, a.figures, a.force, {k: _literal(v) for k, v in a.param} or None)
     for r in rows: print(f"{r['name']:<20} {'skipped (up to date)' if r['skipped'] else str(r['seconds']) + ' s'}")
     if a.readme and Path(a.readme).is_file(): update_readme(a.readme, a.results)
     return rows
