@@ -238,6 +238,7 @@ def table_cell(params: dict, regime: str = "unstructured 50% (Wanda)", method: s
             pm = r.model; info.update(trainable_params=r.trainable_params, train_seconds=r.extras["seconds"]["total"],
                                       train_loop_seconds=r.extras["train_loop_seconds"])
             if r.log and r.log["val"]: info.update(val_curve=r.log["val"], track=r.log["track"])
+            if r.log: info["resumed_at"] = r.log.get("resumed_at", [])   # the steps a later session picked the training up at
             if "lost_mean_norm" in r.extras: info.update(heads=r.heads, lost_mean_norm=r.extras["lost_mean_norm"])
             if hasattr(pm, "merge_and_unload"): pm = pm.merge_and_unload()   # the same function; unmerged DoRA evaluates ~4x slower
         info["machine"] = machine

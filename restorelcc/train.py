@@ -223,6 +223,7 @@ def train(model, dataset: CompletionDataset, params=None, epochs: int = 3, batch
     if resume and Path(checkpoint).is_file():
         st = _load_state(checkpoint, params, opt, sched, sampler, meta)
         log, skip, rng = st["log"], st["micro"], st["rng"]; t_before = log["seconds"]
+        log["resumed_at"] = log.get("resumed_at", []) + [log["steps"]]   # where each session picked the run up
     was_training = model.training; model.train()
     bar = tqdm(total=total, initial=log["steps"], desc="train", disable=not acc.is_local_main_process)
     t0 = time.time()
