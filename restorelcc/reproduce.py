@@ -229,6 +229,7 @@ def _regimes_md(r: dict) -> list[str]:
     vs = {v["claim"]: v["verdict"] for v in r.get("verdicts", [])}
     v = lambda g, label, what: vs.get(f"{g}: RestoreLCC (lr 1e-3) beats {label} on {what}", "")
     pct = lambda x: "—" if x is None else f"{100*x:.0f} %"
+    short = lambda l: l.split(",")[0].split(" (")[0] + next((f" {q}" for q in ("re-masked", "merged") if l.endswith(q)), "")
     out = ["| regime | row | ppl | RestoreLCC − row, ppl [95 % CI] | mean acc (%) | RestoreLCC − row, acc [95 % CI] | "
            "linear sparsity | verdict (ppl / acc) |", "|---|---|---|---|---|---|---|---|"]
     for row in t["rows"]:
@@ -248,9 +249,9 @@ def _regimes_md(r: dict) -> list[str]:
             for l in labels:
                 x = v(g, l, what)
                 if x: by.setdefault("RestoreLCC better than" if x.startswith("reproduced") else "worse than" if x.startswith("reversed")
-                                    else "inconclusive against", []).append(l + (" (borderline)" if x.endswith("borderline") else ""))
+                                    else "inconclusive against", []).append(short(l) + (" (borderline)" if x.endswith("borderline") else ""))
             if by: parts.append(f"on {what}, " + "; ".join(f"{k} {', '.join(ls)}" for k, ls in by.items()))
-        done = f"{len(labels)} rows on record" + (f", {pending[g]} pending" if pending.get(g) else "")
+        done = f"{len(labels)} row{'s'[:len(labels) != 1]} on record" + (f", {pending[g]} pending" if pending.get(g) else "")
         out.append(f"- **{g}** ({done}): " + ("; ".join(parts) if parts else "no comparison with RestoreLCC yet") + ".")
     return out
 
