@@ -19,8 +19,8 @@ from .evaluate import mean_of_task_means, ppl_of_windows, paired_bootstrap, ci_v
 # %% auto #0
 __all__ = ['PAPER', 'REGIMES', 'DENSE', 'MERGED', 'CELL_PARAMS', 'CELL_PARAMS_OPTIONAL', 'profile_params', 'base_model',
            'calib_dtype', 'pruned_key', 'cells_dir', 'pruned_model', 'eval_row', 'val_dataset', 'restore_config',
-           'docs_of', 'acc_verdict', 'ppl_verdict', 'inference_cost', 'cell_key', 'write_cell', 'cached_cell',
-           'table_cell', 'select_lr', 'paired_diffs', 'diff_text', 'cell_done', 'task_pairs']
+           'docs_of', 'acc_verdict', 'ppl_verdict', 'inference_cost', 'cell_key', 'drop_partials', 'write_cell',
+           'cached_cell', 'table_cell', 'select_lr', 'paired_diffs', 'diff_text', 'cell_done', 'task_pairs']
 
 # %% ../nbs/15_experiments.ipynb #b8298a5b
 PAPER = {
@@ -193,10 +193,13 @@ def cell_key(params: dict, base, regime: str, method: str, seed: int, cfg: dict)
                         {k: params.get(k) for k in CELL_PARAMS} | {k: params[k] for k in CELL_PARAMS_OPTIONAL if params.get(k)},
                         regime, restoration, restorelcc.__version__, md.version("lm_eval"))
 
-def write_cell(f: Path, row: dict) -> dict:
-    "Write a finished cell to `f`; its training checkpoints (`partial/<stem>*.pt`) go."
-    write_json(f, row)
+def drop_partials(f: Path):
+    "Delete the training checkpoints (`partial/<stem>*.pt`) of cell file `f`: its training is done."
     for p in (f.parent/"partial").glob(f"{f.stem}*.pt"): p.unlink()
+
+def write_cell(f: Path, row: dict) -> dict:
+    "Write a finished cell to `f`; its training checkpoints go."
+    write_json(f, row); drop_partials(f)
     return row
 
 def cached_cell(f: Path | None, compute, what: str = "cell") -> dict:
@@ -257,7 +260,7 @@ def table_cell(params: dict, regime: str = "unstructured 50% (Wanda)", method: s
             old = json.loads(f.read_text())
             logger.info(f"{what}: retrained for its re-masked row; merged ppl {row['ppl']:.6f} vs the cell's {old['ppl']:.6f}, "
                         f"mean acc {row.get('mean_acc')} vs {old.get('mean_acc')}")
-            for p in (f.parent/"partial").glob(f"{f.stem}*.pt"): p.unlink()
+            drop_partials(f)
         elif f is not None: write_cell(f, row)
         return remasked
     return cached_cell(fs, compute_sparse, what + " | re-masked")

@@ -16,10 +16,10 @@ from .data import calibration_windows
 from .models import decoder_layers, HeadGeometry, count_params, text_config, add_bias_, enable_biases_, add_model_args
 
 # %% auto #0
-__all__ = ['LINEARS', 'METHODS', 'CALIB_DTYPES', 'block_linears', 'parse_pattern', 'n_pruned', 'lowest_k', 'mask_from_scores',
-           'wanda_score', 'sparsegpt_prune_', 'InputStats', 'calibration_copy', 'block_inputs', 'calibrate_blocks',
-           'pruning_masks', 'mask_hash', 'remask_', 'unstructured_block_pruner', 'structured_plan', 'slice_block_',
-           'flap_scores', 'flap_bias', 'structured_block_pruner', 'supports_flap_bias', 'flap_switches',
+__all__ = ['LINEARS', 'METHODS', 'CALIB_DTYPES', 'block_linears', 'model_linears', 'parse_pattern', 'n_pruned', 'lowest_k',
+           'mask_from_scores', 'wanda_score', 'sparsegpt_prune_', 'InputStats', 'calibration_copy', 'block_inputs',
+           'calibrate_blocks', 'pruning_masks', 'mask_hash', 'remask_', 'unstructured_block_pruner', 'structured_plan',
+           'slice_block_', 'flap_scores', 'flap_bias', 'structured_block_pruner', 'supports_flap_bias', 'flap_switches',
            'update_config_', 'check_prune_args', 'prune', 'prune_run', 'add_prune_command', 'run_prune']
 
 # %% ../nbs/04_prune.ipynb #22625874
@@ -34,6 +34,10 @@ def block_linears(block: nn.Module, targets=LINEARS) -> dict[str, nn.Linear]:
     check(not missing, f"no linear layer(s) {missing} in {type(block).__name__}; valid targets: "
           f"{[n for n, m in mods.items() if isinstance(m, nn.Linear)]}")
     return {t: mods[t] for t in targets}
+
+def model_linears(model, targets=LINEARS) -> dict[str, nn.Linear]:
+    "The target linear layers of every decoder block, by `layers.{i}.{name}`."
+    return {f"layers.{i}.{n}": l for i, b in enumerate(decoder_layers(model)) for n, l in block_linears(b, targets).items()}
 
 def parse_pattern(pattern) -> tuple[int, int] | None:
     "'2:4' -> (2, 4): N zeros in every M consecutive inputs of a row; None stays None."
@@ -214,7 +218,7 @@ def _sparsity(w: torch.Tensor) -> float: return (w == 0).sum().item()/w.numel()
 
 def pruning_masks(model, layers=LINEARS) -> dict[str, torch.Tensor]:
     "Which weights of the `layers` of every block are zero, by `layers.{i}.{name}`: the pruning's masks, read off the weights."
-    return {f"layers.{i}.{n}": l.weight == 0 for i, b in enumerate(decoder_layers(model)) for n, l in block_linears(b, layers).items()}
+    return {k: l.weight == 0 for k, l in model_linears(model, layers).items()}
 
 def mask_hash(model, layers=LINEARS) -> str:
     "Content hash of `pruning_masks`: the same hash, the same masks."
@@ -225,7 +229,7 @@ def remask_(model, masks: dict[str, torch.Tensor]) -> dict[str, float]:
     """Zero the weights `masks` marks (as `pruning_masks` gives them) again, in place, and return each layer's
     sparsity after: a dense update (a merged LoRA) put back onto the pruning's sparsity pattern. Every shape is
     checked before any weight changes."""
-    lins = {f"layers.{i}.{n}": l for i, b in enumerate(decoder_layers(model)) for n, l in block_linears(b).items()}
+    lins = model_linears(model)
     check(set(masks) <= set(lins), f"masks for layers the model lacks ({sorted(set(masks) - set(lins))[:3]}); "
           "remask a model with the pruned model's own masks")
     for k, m in masks.items():
@@ -384,7 +388,7 @@ def prune(model, tokenizer, method: str, sparsity: float | None = None, pattern=
     sparsity, pat = check_prune_args(method, sparsity, pattern, n_calib, seqlen, calib_dtype)
     dtype = getattr(torch, calib_dtype)
     layers = tuple(layers); check(len(layers) > 0, "no layers to prune")
-    lins = {f"layers.{i}.{n}": l for i, b in enumerate(decoder_layers(model)) for n, l in block_linears(b, layers).items()}
+    lins = model_linears(model, layers)
     replay = bool(wanda_norms)
     if replay:
         check(method == "wanda" and {k: v.numel() for k, v in wanda_norms.items()} == {k: l.in_features for k, l in lins.items()},
