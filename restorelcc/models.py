@@ -336,18 +336,29 @@ def onednn_faster(n: int = 384, k: int = 576, m: int = 1536, reps: int = 20) -> 
     _ONEDNN_FASTER[key] = fast
     return fast
 
+def _dora_forward(mod):
+    "peft's DoRA term with its base matmul W·dropout(x) run by the base layer itself (oneDNN inside the block); peft takes its bias off again."
+    f = type(mod).forward
+    def forward(x, *, base_layer, base_result=None, **kw):
+        if base_result is None: base_result = base_layer(x)     # what peft computes as F.linear(x, W), plus the bias it subtracts
+        return f(mod, x, base_layer=base_layer, base_result=base_result, **kw)
+    return forward
+
 @contextlib.contextmanager
 def onednn_linears(model, enabled: bool | None = None):
     "Inside the block, run `model`'s fp32 `nn.Linear`s on oneDNN (CPU) wherever no weight gradient is needed; `enabled=None`: only where `onednn_faster()`."
     mods = [m for m in model.modules() if isinstance(m, nn.Linear) and m.weight.device.type == "cpu"
             and m.weight.dtype == torch.float32 and "forward" not in vars(m)]
+    dora = [m for m in model.modules() if type(m).__name__ == "DoraLinearLayer" and "forward" not in vars(m)]  # peft's DoRA
     if enabled is None: enabled = bool(mods) and onednn_faster()
     if enabled:
         for m in mods: m.forward = _onednn_forward(m)
+        for m in dora: m.forward = _dora_forward(m)
     try: yield enabled
     finally:
         if enabled:
-            for m in mods: vars(m).pop("forward", None)
+            for m in mods + dora: vars(m).pop("forward", None)
+
 
 # %% ../nbs/02_models.ipynb #8e498b10
 def cpu_name() -> str:
