@@ -10,7 +10,8 @@
     restore_<method>.json       run.json of `restorelcc restore --method <method>` (benchmarks/baselines_smollm2.sh),
                                 beside its eval_<method>_l<limit>.json: the baselines table
 
-    train_throughput.json       python benchmarks/train_throughput.py
+    train_throughput.json       python benchmarks/train_throughput.py [--methods]; an earlier run kept as
+    train_throughput_<cpu>.json (another CPU's run, renamed) is rendered too, each with its machine
     eval_throughput.json        python benchmarks/eval_throughput.py
 
     python benchmarks/report.py --readme README.md --readme benchmarks/README.md     [--check: exit 1 if a block is stale]
@@ -119,8 +120,25 @@ def train_throughput_md(r: dict) -> list[str]:
            "activation backward) per second over the faster fp32 kernel's rate.", "",
            "| variant | s / step | real tokens/s | padded tokens/s | % of fp32 ceiling | speed-up | peak RSS (MB) | max |Δ loss| vs today |",
            "|---|---|---|---|---|---|---|---|"]
-    out += [f"| {x['name']} | {x['seconds_per_step']:.2f} | {x['real_tokens_per_s']:.0f} | {x['padded_tokens_per_s']:.0f} | "
+    route = lambda x: "" if "oneDNN" in x["name"] else f" [oneDNN route {'on' if x['settings'].get('onednn') else 'off'}]"
+    out += [f"| {x['name']}{route(x)} | {x['seconds_per_step']:.2f} | {x['real_tokens_per_s']:.0f} | {x['padded_tokens_per_s']:.0f} | "
             f"{x['pct_fp32_ceiling']:.1f} | {x['speedup']:.2f}× | {x['peak_rss_mb']:.0f} | {x['max_loss_diff']:.1e} |" for x in r["rows"]]
+    return out + [""] + methods_md(r)
+
+
+def methods_md(r: dict) -> list[str]:
+    "Every restoration method's training speed at its experiments' recipe (`--methods`), oneDNN route off and on."
+    if not r.get("methods"): return []
+    out = [f"Every method at the recipe the experiments train it with, on the default path (2 × 4 length-grouped "
+           f"micro-batches, lm_head at the labelled positions), the same {r['steps'] - 1} timed steps for every row, "
+           "oneDNN route off and on (oneDNN faster on this CPU by the package's own test: "
+           f"{'yes' if r.get('onednn_faster') else 'no'}). % of ceiling counts the model's useful FLOPs (forward plus "
+           "activation backward down to the lowest trained layer), not an adapter's own or DoRA's second product "
+           "with the frozen weight.", "",
+           "| method | oneDNN route | s / step | real tokens/s | % of fp32 ceiling | × RestoreLCC (same route) | max |Δ loss| route on vs off |",
+           "|---|---|---|---|---|---|---|"]
+    out += [f"| {x['method']} | {'on' if x['onednn'] else 'off'} | {x['seconds_per_step']:.2f} | {x['real_tokens_per_s']:.0f} | "
+            f"{x['pct_fp32_ceiling']:.1f} | {x['vs_restorelcc']:.2f}× | {x['max_loss_diff_onednn']:.1e} |" for x in r["methods"]]
     return out + [""]
 
 
@@ -141,7 +159,8 @@ def eval_throughput_md(r: dict) -> list[str]:
 
 def render(d: Path) -> str:
     out = []
-    if (d/"train_throughput.json").exists(): out += train_throughput_md(json.loads((d/"train_throughput.json").read_text()))
+    for p in sorted(d.glob("train_throughput*.json")):      # train_throughput.json first, then earlier CPUs' runs
+        out += train_throughput_md(json.loads(p.read_text()))
     if (d/"eval_throughput.json").exists(): out += eval_throughput_md(json.loads((d/"eval_throughput.json").read_text()))
     if (d/"prune_table.json").exists(): out += prune_md(json.loads((d/"prune_table.json").read_text()))
     for limit in sorted({int(p.stem.rsplit("_l", 1)[1]) for p in d.glob("eval_*_l*.json")}):

@@ -6,7 +6,11 @@ optimizer step, real (unpadded) and padded tokens/s, the share of this machine's
 the same process) that the useful FLOPs reach, peak RSS, and the first step losses next to today's loop.
 
     python benchmarks/train_throughput.py [--model smollm2-135m] [--n 128] [--steps 10] [--compile] [--bf16]
-                                          [--out benchmarks/results/train_throughput.json]
+                                          [--variants 0 6 7] [--methods] [--out benchmarks/results/train_throughput.json]
+
+`--methods` adds one row per restoration method at the recipe the experiments train it with (RestoreLCC, b-only,
+LoRA at LLM-Pruner's recipe, DoRA at LoRA's recipe, LoFiT's step 1 and step 2), each with the oneDNN route off and
+on, the same steps for every row: seconds per step and its ratio to RestoreLCC's under the same route.
 
 Useful FLOPs per step: the forward pass over the real tokens (decoder linears 2·P per token, attention
 2·H·d·T(T+1) per layer per example, the lm_head 2·V·d per labelled token), plus the activation backward from the
@@ -33,7 +37,8 @@ VARIANTS = [  # (name, train() settings): today's loop, each change alone, then 
     ("oneDNN frozen linears", dict(onednn=True)),
     ("micro-batch 1 x 8 (no padding)", dict(batch_size=1, grad_accum=8)),
     ("all, at 1 x 8", dict(batch_size=1, grad_accum=8, group_by_length=True, head_at_labels=True, onednn=True)),
-    ("all, at 2 x 4 (grouped): the default", dict(group_by_length=True, head_at_labels=True, onednn=True)),
+    ("all, at 2 x 4 (grouped), oneDNN route on: the default where onednn_faster()", dict(group_by_length=True, head_at_labels=True, onednn=True)),
+    ("all, at 2 x 4 (grouped), oneDNN route off: the default elsewhere", dict(group_by_length=True, head_at_labels=True, onednn=False)),
 ]
 
 
@@ -96,6 +101,37 @@ def run_variant(model, ds, heads, V, settings: dict, steps: int, compile_model: 
                 onednn=log["onednn"], peak_rss_mb=peak_rss_mb())
 
 
+def run_method(model, ds, g, heads, V, method: str, steps: int, onednn: bool) -> dict:
+    "One method at its experiments' recipe (the default 2 x 4 path), trained `steps` steps; the model is left as it was."
+    from restorelcc.baselines import lora_model, HeadScaling, attach_scaling, bias_compensation
+    kw = dict(TODAY, group_by_length=True, head_at_labels=True, onednn=onednn, max_steps=steps, seed=0, log_every=10**9)
+    peak_rss_reset()
+    first = 0                                              # the lowest layer that trains: the backward runs down to it
+    if method in ("RestoreLCC", "b-only"):
+        first = min(l for l, _ in heads)
+        c = Compensation(heads, V, mode="full" if method == "RestoreLCC" else "bias", seed=0)
+        with attach(model, c): log = train(model, ds, params=c.parameters(), lr=1e-3, **kw)
+    elif method == "LoFiT step 2 (biases, 3 % of heads)":
+        n = max(1, round(0.03*g.n_total))
+        few = sorted(g.head_of(i) for i in torch.randperm(g.n_total, generator=torch.Generator().manual_seed(1))[:n].tolist())
+        c, first = bias_compensation(few, g.head_dim, 0), min(l for l, _ in few)
+        with attach(model, c): log = train(model, ds, params=c.parameters(), lr=1e-2, **kw)
+    elif method == "LoFiT step 1 (scalings of every head, L1)":
+        sc = HeadScaling(g.n_layers, g.n_heads, g.head_dim)
+        with attach_scaling(model, sc):
+            log = train(model, ds, params=[sc.A], lr=5e-3, extra_loss=lambda m, b, o: 1e-3*sc.l1(), **kw)
+    else:                                    # LoRA / DoRA: LLM-Pruner's recipe (r 8, alpha 16, dropout 0.05, 7 projections)
+        pm = lora_model(model, 8, 16, 0.05, dora=method.startswith("DoRA"), seed=0)
+        try: log = train(pm, ds, lr=1e-4, **kw)
+        finally: pm.unload()
+    timed = log["step_seconds"][1:] if steps > 1 else log["step_seconds"]
+    return dict(method=method, onednn=onednn, first_layer=first, seconds_per_step=statistics.mean(timed), losses=log["losses"],
+                real_tokens=log["real_tokens"], peak_rss_mb=peak_rss_mb())
+
+METHODS = ["RestoreLCC", "b-only", "LoRA, LLM-Pruner recipe", "DoRA, LoRA's recipe", "LoFiT step 1 (scalings of every head, L1)",
+           "LoFiT step 2 (biases, 3 % of heads)"]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="smollm2-135m")
@@ -105,6 +141,8 @@ def main(argv=None):
     ap.add_argument("--max-length", type=int, default=500)
     ap.add_argument("--compile", action="store_true", help="also time torch.compile of the frozen model (minutes to compile)")
     ap.add_argument("--bf16", action="store_true", help="also time the default path with the frozen model in bf16")
+    ap.add_argument("--variants", type=int, nargs="*", default=None, help="indices of the speed variants to time (default: all; 0 first)")
+    ap.add_argument("--methods", action="store_true", help="also time every restoration method, oneDNN route off and on")
     ap.add_argument("--out", default="benchmarks/results/train_throughput.json")
     a = ap.parse_args(argv)
     setup_logging()
@@ -117,12 +155,14 @@ def main(argv=None):
     lengths = [len(e["input_ids"]) for e in ds.examples]
     order = [i for b in StepBatchSampler(lengths, 8, 8, torch.Generator().manual_seed(0), False) for i in b][: 8*a.steps]
     flops, real = useful_flops(model, ds, order[8:], min(l for l, _ in heads))   # the timed steps (the first is warm-up)
-    ceiling = dict(mkl_fp32=matmul_gflops("mkl"), onednn_fp32=matmul_gflops("onednn"), bf16=matmul_gflops("bf16"))
+    ceiling = dict(mkl_fp32=matmul_gflops("mkl"), onednn_fp32=matmul_gflops("onednn"),   # bf16 only when asked: minutes on
+                   bf16=matmul_gflops("bf16") if a.bf16 else None)                      # a CPU without bf16 instructions
     ceiling["fp32"] = max(ceiling["mkl_fp32"], ceiling["onednn_fp32"])
     print(f"{cpu_name()}, {torch.get_num_threads()} threads, torch {torch.__version__} ({torch.backends.cpu.get_cpu_capability()}): "
-          f"fp32 matmul {ceiling['mkl_fp32']:.0f} GFLOP/s (MKL), {ceiling['onednn_fp32']:.0f} (oneDNN); bf16 {ceiling['bf16']:.0f}", flush=True)
-    variants = list(VARIANTS)
-    if a.compile: variants.append(("all + torch.compile (dynamic shapes)", dict(VARIANTS[-1][1], compile=True)))
+          f"fp32 matmul {ceiling['mkl_fp32']:.0f} GFLOP/s (MKL), {ceiling['onednn_fp32']:.0f} (oneDNN)"
+          + (f"; bf16 {ceiling['bf16']:.0f}" if a.bf16 else ""), flush=True)
+    variants = list(VARIANTS) if a.variants is None else [VARIANTS[i] for i in sorted(set([0] + a.variants))]
+    if a.compile: variants.append(("all + torch.compile (dynamic shapes)", dict(VARIANTS[6][1], compile=True)))
     rows = []
     for name, settings in variants:
         s = dict(settings); comp = s.pop("compile", False)
@@ -137,7 +177,7 @@ def main(argv=None):
     if a.bf16:
         print("-- all, bf16 frozen model", flush=True)
         mb = model.to(torch.bfloat16)
-        r = run_variant(mb, ds, heads, V, VARIANTS[-1][1], a.steps)
+        r = run_variant(mb, ds, heads, V, VARIANTS[6][1], a.steps)
         r.update(name="all, bf16 frozen model (trained parameters fp32)", compile=False, dtype="bfloat16")
         r["real_tokens_per_s"] = real/(r["seconds_per_step"]*(a.steps - 1))
         r["padded_tokens_per_s"] = padded_tokens(lengths, order[8:], 2, True)/(r["seconds_per_step"]*(a.steps - 1))
@@ -156,9 +196,30 @@ def main(argv=None):
               f"{r['pct_fp32_ceiling']:>7.1f}%{r['speedup']:>8.2f}x{r['peak_rss_mb'] or 0:>8.0f}{r['max_loss_diff']:>12.1e}")
     print("\nfirst step losses:")
     for r in rows: print(f"{r['name']:<52}" + " ".join(f"{x:.5f}" for x in r["losses"][:10]))
+    methods = []
+    if a.methods:
+        model.requires_grad_(False)
+        for on in (False, True):
+            for m in METHODS:
+                print(f"-- {m}, oneDNN {'on' if on else 'off'}", flush=True)
+                r = run_method(model, ds, g, heads, V, m, a.steps, on)
+                r["pct_fp32_ceiling"] = 100*useful_flops(model, ds, order[8:], r["first_layer"])[0]/(
+                    r["seconds_per_step"]*(a.steps - 1))/1e9/ceiling["fp32"]
+                r["real_tokens_per_s"] = real/(r["seconds_per_step"]*(a.steps - 1))
+                methods.append(r)
+        for r in methods:
+            ref = next(x for x in methods if x["method"] == "RestoreLCC" and x["onednn"] == r["onednn"])
+            twin = next(x for x in methods if x["method"] == r["method"] and x["onednn"] != r["onednn"])
+            r["vs_restorelcc"] = r["seconds_per_step"]/ref["seconds_per_step"]
+            r["max_loss_diff_onednn"] = max(abs(x - y) for x, y in zip(r["losses"], twin["losses"]))
+        print(f"\n{'method':<46}{'oneDNN':>7}{'s/step':>8}{'real tok/s':>11}{'% ceil':>8}{'x RestoreLCC':>13}{'|Δloss| on-off':>15}")
+        for r in methods:
+            pct = f"{r['pct_fp32_ceiling']:.1f}%"
+            print(f"{r['method']:<46}{'on' if r['onednn'] else 'off':>7}{r['seconds_per_step']:>8.2f}{r['real_tokens_per_s']:>11.0f}"
+                  f"{pct:>8}{r['vs_restorelcc']:>12.2f}x{r['max_loss_diff_onednn']:>15.1e}")
     res = dict(model=a.model, n_examples=a.n, max_length=a.max_length, steps=a.steps, heads=n_heads, n_heads_total=g.n_total,
                first_layer=min(l for l, _ in heads), padding_ratio_random_pairs=padding_ratio(lengths, [order[i:i+2] for i in range(0, len(order), 2)]),
-               useful_gflop_per_real_token=flops/real/1e9, ceiling_gflops=ceiling, onednn_faster=onednn_faster(), rows=rows)
+               useful_gflop_per_real_token=flops/real/1e9, ceiling_gflops=ceiling, onednn_faster=onednn_faster(), rows=rows, methods=methods)
     return save_benchmark(res, a.out)
 
 
