@@ -25,7 +25,7 @@ import torch
 from torch import nn
 from restorelcc.core import setup_logging, write_json
 from restorelcc.data import load_alpaca, alpaca_pair
-from restorelcc.models import load_model, HeadGeometry, decoder_layers, onednn_faster, matmul_gflops, machine_info, cpu_name
+from restorelcc.models import load_model, HeadGeometry, decoder_layers, onednn_faster, onednn_grad_faster, matmul_gflops, machine_info, cpu_name
 from restorelcc.compensation import Compensation, attach
 from restorelcc.train import completion_dataset, train, padding_ratio, StepBatchSampler
 
@@ -219,7 +219,7 @@ def main(argv=None):
                   f"{pct:>8}{r['vs_restorelcc']:>12.2f}x{r['max_loss_diff_onednn']:>15.1e}")
     res = dict(model=a.model, n_examples=a.n, max_length=a.max_length, steps=a.steps, heads=n_heads, n_heads_total=g.n_total,
                first_layer=min(l for l, _ in heads), padding_ratio_random_pairs=padding_ratio(lengths, [order[i:i+2] for i in range(0, len(order), 2)]),
-               useful_gflop_per_real_token=flops/real/1e9, ceiling_gflops=ceiling, onednn_faster=onednn_faster(), rows=rows, methods=methods)
+               useful_gflop_per_real_token=flops/real/1e9, ceiling_gflops=ceiling, onednn_faster=onednn_faster(), onednn_grad_faster=onednn_grad_faster(), rows=rows, methods=methods)
     return save_benchmark(res, a.out)
 
 

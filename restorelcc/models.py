@@ -17,7 +17,7 @@ from .data import package_dir, offline
 __all__ = ['PACKAGED', 'DTYPES', 'BIAS_SWITCHES', 'ATTENTION', 'FFN', 'tiny_tokenizer', 'tiny_llama', 'text_config',
            'decoder_layers', 'HeadGeometry', 'count_params', 'packaged_checkpoint', 'resolve_model', 'resolve_device',
            'as_dtype', 'add_model_args', 'load_model', 'save_checkpoint', 'add_bias_', 'enable_biases_', 'Site',
-           'onednn_faster', 'onednn_linears', 'cpu_name', 'matmul_gflops', 'machine_info']
+           'onednn_faster', 'onednn_grad_faster', 'onednn_linears', 'cpu_name', 'matmul_gflops', 'machine_info']
 
 # %% ../nbs/02_models.ipynb #da254ec0
 def tiny_tokenizer():
@@ -307,7 +307,8 @@ class _OneDNNLinear(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         (w,) = ctx.saved_tensors
-        return _linear_onednn(g.contiguous(), w.t()), None, None
+        g = g.contiguous()                   # g W on whichever kernel is faster here (oneDNN reads W transposed)
+        return (_linear_onednn(g, w.t()) if onednn_grad_faster() else g @ w), None, None
 
 def _onednn_forward(mod: nn.Linear):
     def forward(x):
@@ -320,21 +321,31 @@ def _onednn_forward(mod: nn.Linear):
     return forward
 
 _ONEDNN_FASTER = {}
-def onednn_faster(n: int = 384, k: int = 576, m: int = 1536, reps: int = 20) -> bool:
-    "True when oneDNN's fp32 linear beats PyTorch's default (MKL) on this CPU at an (n×k)·(k×m) layer (timed once per process)."
-    key = (n, k, m, torch.get_num_threads())
+def _onednn_wins(key, onednn, mkl, reps: int = 20) -> bool:
+    "True when `onednn()` takes under 0.9× `mkl()` (best of `reps`), remembered under `key` for the process."
     if key in _ONEDNN_FASTER: return _ONEDNN_FASTER[key]
-    try:
-        x, w = torch.randn(n, k), torch.randn(m, k)
-        def best(f):
-            f(); ts = []
-            for _ in range(reps):
-                t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
-            return min(ts)
-        fast = best(lambda: _linear_onednn(x, w)) < 0.9*best(lambda: nn.functional.linear(x, w))
+    def best(f):
+        f(); ts = []
+        for _ in range(reps):
+            t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
+        return min(ts)
+    try: fast = best(onednn) < 0.9*best(mkl)
     except (RuntimeError, AttributeError): fast = False      # a build without oneDNN's linear op
     _ONEDNN_FASTER[key] = fast
     return fast
+
+def onednn_faster(n: int = 384, k: int = 576, m: int = 1536, reps: int = 20) -> bool:
+    "True when oneDNN's fp32 linear beats PyTorch's default (MKL) on this CPU at an (n×k)·(k×m) layer (timed once per process)."
+    x, w = torch.randn(n, k), torch.randn(m, k)
+    return _onednn_wins(("forward", n, k, m, torch.get_num_threads()), lambda: _linear_onednn(x, w),
+                        lambda: nn.functional.linear(x, w), reps)
+
+def onednn_grad_faster(n: int = 384, k: int = 576, m: int = 1536, reps: int = 20) -> bool:
+    "The same test for the input gradient g·W of such a layer, which oneDNN computes from the transposed weight."
+    key = ("grad", n, k, m, torch.get_num_threads())
+    if key in _ONEDNN_FASTER: return _ONEDNN_FASTER[key]
+    g, w = torch.randn(n, m), torch.randn(m, k)
+    return _onednn_wins(key, lambda: _linear_onednn(g, w.t()), lambda: g @ w, reps)
 
 def _dora_forward(mod):
     "peft's DoRA term with its base matmul W·dropout(x) run by the base layer itself (oneDNN inside the block); peft takes its bias off again."
