@@ -220,13 +220,22 @@ def train(model, dataset: CompletionDataset, params=None, epochs: int = 3, batch
     meta = dict(total=total, lr=lr, batch=batch_size*grad_accum*acc.num_processes, seed=seed, examples=len(dataset),
                 params=[tuple(p.shape) for p in params], weight_decay=weight_decay, warmup=warmup)
     skip, rng, t_before = 0, None, 0.0
-    if resume and Path(checkpoint).is_file():
+    resumed = resume and Path(checkpoint).is_file()
+    if resumed:
         st = _load_state(checkpoint, params, opt, sched, sampler, meta)
         log, skip, rng = st["log"], st["micro"], st["rng"]; t_before = log["seconds"]
         log["resumed_at"] = log.get("resumed_at", []) + [log["steps"]]   # where each session picked the run up
     was_training = model.training; model.train()
     bar = tqdm(total=total, initial=log["steps"], desc="train", disable=not acc.is_local_main_process)
     t0 = time.time()
+    def resume_check(tol: float = 1e-3):             # the resumed model must be the checkpoint's: same held-out loss
+        if val_dataset is None or not log["val"] or log["val"][-1][0] != log["steps"]: return
+        now, then = completion_eval(model, val_dataset, head_at_labels=head_at_labels), log["val"][-1][1]
+        model.train(); log.setdefault("resume_check", []).append((log["steps"], then, now))
+        logger.info(f"resumed at step {log['steps']}: held-out loss {now:.6f}, the checkpoint's {then:.6f}")
+        check(abs(now - then) <= tol, f"the resumed model's held-out loss {now:.4f} differs from the checkpoint's {then:.4f} "
+              f"by more than {tol:g}: it is not the model the checkpoint was trained on (other heads? another pruning?); "
+              f"delete {checkpoint} to start over")
     def validate():                                  # the held-out loss, and what `track()` reports, at this step
         if val_dataset is not None and (not log["val"] or log["val"][-1][0] != log["steps"]):
             log["val"].append((log["steps"], completion_eval(model, val_dataset, head_at_labels=head_at_labels)))
@@ -237,6 +246,7 @@ def train(model, dataset: CompletionDataset, params=None, epochs: int = 3, batch
     try:
         with onednn_linears(model, enabled=onednn) as log["onednn"]:
             if log["steps"] == 0: validate()
+            elif resumed: resume_check()
             while log["steps"] < total:
                 micro = skip
                 for group in _steps(_resumed(loader, skip, rng), grad_accum):
