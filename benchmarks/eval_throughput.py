@@ -19,10 +19,12 @@ from torch import nn
 from restorelcc.core import setup_logging
 from restorelcc.data import PAPER_TASKS
 from restorelcc.evaluate import evaluate
-from restorelcc.models import load_model, decoder_layers, onednn_faster
+from restorelcc.models import load_model
+from restorelcc.geometry import decoder_layers
+from restorelcc.kernels import onednn_faster
 sys.path.insert(0, str(Path(__file__).parent))
 from train_throughput import save_benchmark
-from restorelcc.models import matmul_gflops, cpu_name
+from restorelcc.kernels import matmul_gflops, cpu_name
 
 VARIANTS = [("lm-eval HFLM, MKL (today)", dict(trim_logits=False, onednn=False)),
             ("logits only where read", dict(trim_logits=True, onednn=False)),

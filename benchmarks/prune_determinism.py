@@ -1,6 +1,6 @@
 """Does a pruning give the same masks on every matmul kernel and thread count? One model pruned with the float32
 and the float64 calibration pass (`prune(..., calib_dtype=...)`), each under MKL and oneDNN linears
-(`restorelcc.models.onednn_linears`) and the chosen thread counts: mask hash, weights hash, how many mask entries
+(`restorelcc.kernels.onednn_linears`) and the chosen thread counts: mask hash, weights hash, how many mask entries
 differ from the first run of the same pass, and the wall time. Runs one at a time, in one process, on the same
 calibration windows:
 
@@ -17,7 +17,9 @@ from pathlib import Path
 import torch
 from restorelcc.core import check, check_choice, content_hash, setup_logging, write_json
 from restorelcc.data import calibration_windows
-from restorelcc.models import load_model, onednn_linears, machine_info, decoder_layers
+from restorelcc.models import load_model
+from restorelcc.geometry import decoder_layers
+from restorelcc.kernels import onednn_linears, machine_info
 from restorelcc.activations import weights_hash
 from restorelcc.prune import prune, block_linears, CALIB_DTYPES
 

@@ -25,7 +25,9 @@ import torch
 from torch import nn
 from restorelcc.core import setup_logging, write_json
 from restorelcc.data import load_alpaca, alpaca_pair
-from restorelcc.models import load_model, HeadGeometry, decoder_layers, onednn_faster, onednn_grad_faster, matmul_gflops, machine_info, cpu_name
+from restorelcc.models import load_model
+from restorelcc.geometry import HeadGeometry, decoder_layers
+from restorelcc.kernels import onednn_faster, onednn_grad_faster, matmul_gflops, machine_info, cpu_name
 from restorelcc.compensation import Compensation, attach
 from restorelcc.train import completion_dataset, train, padding_ratio, StepBatchSampler
 

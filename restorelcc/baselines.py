@@ -13,12 +13,13 @@ import torch
 from torch import nn
 from .core import check, check_choice, logger, set_seed, content_hash, cache_dir
 from .data import alpaca_prompt
-from .models import Site, ATTENTION, FFN, HeadGeometry, decoder_layers, count_params, save_checkpoint, resolve_device
+from .models import count_params, save_checkpoint, resolve_device
+from .geometry import Site, ATTENTION, FFN, HeadGeometry, decoder_layers
 from .activations import lost_activations, weights_hash
 from .components import Components, lost_components
 from .probing import SCORERS, probe_heads, score_heads, rank_heads, select_heads, mse_scores
 from .compensation import MODES, Compensation, CompensationHandle, attach, fold_into_bias, save_compensation
-from .train import CompletionDataset, train
+from .train import CompletionDataset, train, optimizer_steps
 
 # %% auto #0
 __all__ = ['LORA_TARGETS', 'REGISTRY', 'OPTIONS', 'HEAD_SCORERS', 'pruning_masks', 'lora_model', 'trainable_count',
@@ -130,7 +131,7 @@ def _total_steps(ds, train_kw: dict) -> int:
     d = {k: v.default for k, v in inspect.signature(train).parameters.items() if v.default is not inspect.Parameter.empty}
     kw = {**d, **train_kw}
     if kw["max_steps"]: return kw["max_steps"]
-    return math.ceil(math.ceil(len(ds)/kw["batch_size"])/kw["grad_accum"])*kw["epochs"]
+    return optimizer_steps(len(ds), kw["batch_size"], kw["grad_accum"], kw["epochs"])
 
 def bias_compensation(heads, head_dim: int, seed: int = 0) -> Compensation:
     "A b-only `Compensation` (β frozen at 0) for `heads`: LoFiT's step-2 bias vectors, init N(0, 1e-3)."

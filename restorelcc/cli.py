@@ -18,7 +18,8 @@ def add_info_command(sub):
     p.set_defaults(func=run_info)
 
 def run_info(args):
-    from restorelcc.models import load_model, HeadGeometry, count_params
+    from restorelcc.models import load_model, count_params
+    from restorelcc.geometry import HeadGeometry
     model, tok = load_model(args.model)
     g = HeadGeometry.from_model(model); c = count_params(model)
     info = dict(model=args.model, architecture=type(model).__name__, **g.as_dict(), n_heads_total=g.n_total,

@@ -15,14 +15,14 @@ from .data import perplexity_windows, TASKS, PAPER_TASKS, task_docs
 # %% auto #0
 __all__ = ['LM_EVAL_YAML', 'TASK_OVERRIDES', 'window_nll', 'perplexity', 'model_perplexity', 'packaged_dataset', 'task_yaml',
            'task_dir', 'offline_env', 'task_manager', 'parse_tasks', 'lm_eval_tasks', 'evaluate', 'efficiency',
-           'mean_of_task_means', 'ppl_of_windows', 'one_unit', 'paired_bootstrap', 'ci_verdict', 'format_table',
-           'add_evaluate_command', 'run_evaluate']
+           'mean_of_task_means', 'ppl_of_windows', 'one_unit', 'paired_bootstrap', 'ci_verdict', 'se_verdict',
+           'format_table', 'add_evaluate_command', 'run_evaluate']
 
 # %% ../nbs/11_evaluate.ipynb #7f3e5700
 @torch.no_grad()
 def window_nll(model, windows: torch.Tensor, batch_size: int = 4, desc: str = "perplexity", onednn: bool | None = None) -> torch.Tensor:
     "Summed next-token NLL of each token window (n × seqlen → n, float64): what perplexity and its paired bootstrap read."
-    from restorelcc.models import onednn_linears
+    from restorelcc.kernels import onednn_linears
     check(windows.ndim == 2 and windows.shape[1] > 1, "windows must be an (n, seqlen > 1) LongTensor")
     dev = next(model.parameters()).device
     out = []
@@ -222,7 +222,7 @@ def _trimmed_hflm():
 def evaluate(model, tokenizer, tasks=PAPER_TASKS, limit: int | None = None, batch_size: int = 16,
              samples: bool = False, bootstrap_iters: int = 1000, trim_logits: bool = True, onednn: bool | None = None) -> dict:
     "Zero-shot lm-eval on the packaged tasks: per-task acc, acc_norm, stderr, docs, time; and the paper's mean acc."
-    from restorelcc.models import onednn_linears
+    from restorelcc.kernels import onednn_linears
     tasks = parse_tasks(tasks)
     check(len(tasks) > 0, "no task to evaluate; give task names (e.g. arc_easy,boolq), 'paper' or 'all'")
     check(limit is None or (isinstance(limit, int) and limit > 0), f"limit must be a positive integer or None, got {limit!r}")
@@ -317,6 +317,11 @@ def ci_verdict(ci: dict, higher_is_better: bool = True) -> str:
     near = min(abs(ci["lo"]), abs(ci["hi"]))
     margin = max(2*ci.get("mc_se", 0.0), ci.get("unit") or 0.0)
     return v + (", borderline" if ci["lo"] < ci["hi"] and near <= margin else "")
+
+def se_verdict(diff: float, se: float, k: float = 2.0, below: str = "reversed", low: float | None = None) -> str:
+    """The rule for a point estimate with a standard error: reproduced when `diff` (the effect the claim predicts) exceeds
+    k·se, `below` when it falls under `low` (default −k·se), else inconclusive."""
+    return "reproduced" if diff > k*se else below if diff < (-k*se if low is None else low) else "inconclusive"
 
 # %% ../nbs/11_evaluate.ipynb #c416838b
 def format_table(res: dict) -> str:

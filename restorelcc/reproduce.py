@@ -177,7 +177,8 @@ def render_results_md(results_dir="results", figures_rel: str = "", max_rows: in
 # %% ../nbs/14_reproduce.ipynb #e1e9d020
 def _budget(params: dict) -> str:
     "The training budget and evaluation size a result was measured at, in words."
-    steps = math.ceil(params["n_train"]/(params["batch_size"]*params.get("grad_accum", 1)))*params["epochs"]
+    from restorelcc.experiments import budget_steps
+    steps = budget_steps(params)
     ev = f"first {params['eval_limit']} documents a task" if params.get("eval_limit") else "whole test sets"
     return (f"profile `{params.get('profile', '?')}`: {steps} optimizer steps of {params['batch_size']*params.get('grad_accum', 1)} "
             f"Alpaca samples, {ev}, perplexity on {params.get('ppl_windows') or 'all'} windows of {params['ppl_seqlen']} tokens")

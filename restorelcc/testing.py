@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 
 import torch
-from .models import HeadGeometry, decoder_layers
+from .geometry import HeadGeometry, decoder_layers
 
 # %% auto #0
 __all__ = ['magnitude_prune_', 'slice_heads_llama']

@@ -13,11 +13,12 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 from .core import check, logger, set_seed, write_json
 from .data import bos_ids
-from .models import onednn_linears, resolve_device
+from .models import resolve_device
+from .kernels import onednn_linears
 
 # %% auto #0
 __all__ = ['CompletionDataset', 'completion_dataset', 'StepBatchSampler', 'padding_ratio', 'completion_loss', 'n_targets',
-           'completion_forward', 'completion_eval', 'save_train_state', 'train', 'save_loss_curve']
+           'completion_forward', 'completion_eval', 'save_train_state', 'optimizer_steps', 'train', 'save_loss_curve']
 
 # %% ../nbs/09_train.ipynb #bb909e57
 class CompletionDataset(Dataset):
@@ -161,6 +162,10 @@ def _trainable(model, params) -> list[torch.nn.Parameter]:
         if p.requires_grad and id(p) not in seen: seen.add(id(p)); out.append(p)
     return out
 
+def optimizer_steps(n: int, batch_size: int = 1, grad_accum: int = 1, epochs: int = 1) -> int:
+    "Optimizer steps of `epochs` passes over `n` examples in micro-batches of `batch_size`, `grad_accum` of them a step (a short last step counts)."
+    return math.ceil(math.ceil(n/batch_size)/grad_accum)*epochs
+
 def _steps(batches, grad_accum: int):
     "Group micro-batches into optimizer steps (the last one may be shorter)."
     group = []
@@ -209,8 +214,7 @@ def train(model, dataset: CompletionDataset, params=None, epochs: int = 3, batch
     sampler = StepBatchSampler(lengths, batch_size, batch_size*grad_accum*acc.num_processes,
                                torch.Generator().manual_seed(seed), group_by_length)
     loader = acc.prepare_data_loader(DataLoader(dataset, batch_sampler=sampler, collate_fn=collate))
-    per_epoch = math.ceil(len(loader)/grad_accum)
-    total = max_steps or per_epoch*epochs
+    total = max_steps or optimizer_steps(len(loader), grad_accum=grad_accum, epochs=epochs)   # len(loader): this process's micro-batches
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     sched = get_linear_schedule_with_warmup(opt, warmup, total)
     log = dict(losses=[], lrs=[], step_seconds=[], val=[], track=[], steps=0, micro_batches=0, tokens=0, real_tokens=0,
