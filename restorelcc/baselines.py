@@ -24,9 +24,9 @@ from .train import CompletionDataset, train, optimizer_steps
 # %% auto #0
 __all__ = ['LORA_TARGETS', 'REGISTRY', 'OPTIONS', 'HEAD_SCORERS', 'pruning_masks', 'lora_model', 'trainable_count',
            'merge_and_remask', 'save_lora', 'HeadScaling', 'attach_scaling', 'lofit_rank_heads', 'bias_compensation',
-           'train_compensation', 'lofit_scalings', 'lofit', 'training_free_compensation', 'Restoration',
-           'restoration_method', 'probe_prompts', 'check_method_args', 'scored_components', 'restorelcc',
-           'restore_lofit', 'restore_training_free', 'restore_ffn', 'run_method']
+           'train_compensation', 'lofit_scalings', 'lofit', 'training_free_compensation', 'Restoration', 'Method',
+           'restoration_method', 'probe_prompts', 'lost_activation_checks', 'check_method_args', 'scored_components',
+           'restorelcc', 'restore_lofit', 'restore_training_free', 'restore_ffn', 'run_method']
 
 # %% ../nbs/10_baselines.ipynb #24bb1b14
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -211,13 +211,22 @@ class Restoration:
     scores: torch.Tensor | None = None
     ranking: list | None = None
     extras: dict = field(default_factory=dict)
+    scorer: str | None = None          # what `scores` measure (written to heads.json beside them)
 
-REGISTRY: dict[str, Callable] = {}     # method name -> fn(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o)
+@dataclass(frozen=True)
+class Method:
+    "A registered restoration method: its function, the `Site` whose units it compensates (None: it adapts the weights), its own checks."
+    fn: Callable                       # fn(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o)
+    site: Site | None = ATTENTION
+    check: Callable | None = None      # check(o, dense, pruned, train_ds, probe_records): one clear error, before any work
+    trains: bool = True                # False: it needs no training data
 
-def restoration_method(name: str):
-    "Register the decorated function as restoration method `name`."
+REGISTRY: dict[str, Method] = {}
+
+def restoration_method(name: str, site: Site | None = ATTENTION, check: Callable | None = None, trains: bool = True):
+    "Register the decorated function as restoration method `name`: compensating `site`'s units (None: an adapter method), validated by `check`."
     def register(fn):
-        REGISTRY[name] = fn
+        REGISTRY[name] = Method(fn, site, check, trains)
         return fn
     return register
 
@@ -233,10 +242,15 @@ HEAD_SCORERS = (*SCORERS, "lofit")   # RestoreLCC's head selection: restorelcc.p
 
 _TRAIN_KEYS = tuple(k for k in inspect.signature(train).parameters if k not in ("model", "dataset", "params", "extra_loss", "track"))
 
-def _n_total(method: str, pruned) -> tuple[int, str]:
-    if method == "restorelcc-ffn":
-        L, U, _ = FFN.units(pruned); return L*U, "FFN units (L × FFN size / head_dim)"
-    return HeadGeometry.from_model(pruned).n_total, "heads (L × H)"
+def lost_activation_checks(min_prompts: int = 1):
+    "The checks of a method that measures lost activations: the dense model, enough probe prompts, a compensation mode."
+    def check_lost(o, dense, pruned, train_ds, probe_records):
+        check(dense is not None, "this method needs the dense model (its lost activations); pass dense")
+        n = len(probe_prompts(probe_records or []))
+        need = min_prompts(o) if callable(min_prompts) else min_prompts
+        check(n >= need, f"this method needs {need} or more probe_records (Alpaca records) to measure the lost activations; got {n}")
+        check_choice(o["mode"], MODES, "compensation mode")
+    return check_lost
 
 def check_method_args(method, pruned, n_heads, train_kw: dict, seed: int, opts: dict, dense=None, train_ds=None,
                       probe_records=None) -> dict:
@@ -249,33 +263,17 @@ def check_method_args(method, pruned, n_heads, train_kw: dict, seed: int, opts: 
     bad = [k for k in train_kw if k not in _TRAIN_KEYS]
     check(not bad, f"unknown train keyword(s) {bad}; train() takes {', '.join(_TRAIN_KEYS)}")
     check(train_kw.get("seed", seed) == seed, f"train_kw has seed {train_kw.get('seed')} but seed={seed}; give one seed")
-    check(isinstance(train_ds, CompletionDataset) and len(train_ds) > 0 or method == "lcc-training-free",
+    m = REGISTRY[method]
+    check(not m.trains or isinstance(train_ds, CompletionDataset) and len(train_ds) > 0,
           "train_ds must be a non-empty CompletionDataset (restorelcc.train.completion_dataset)")
-    if method in ("lora", "dora"):
+    if m.site is None:                 # an adapter method: n_heads means nothing to it
         check(n_heads is None or (isinstance(n_heads, int) and n_heads > 0), f"n_heads must be a positive integer or None, got {n_heads!r}")
-        check(isinstance(o["lora_r"], int) and o["lora_r"] > 0, f"lora_r must be a positive integer, got {o['lora_r']!r}")
-        return o
-    total, what = _n_total(method, pruned)
-    check(isinstance(n_heads, int) and not isinstance(n_heads, bool) and 0 < n_heads <= total,
-          f"n_heads={n_heads!r}: {method} compensates 1..{total} {what} of this model; give a count in that range")
-    if method == "lofit":
-        ATTENTION.check_bias(pruned)
-        check(o["lofit_l1"] >= 0 and o["lofit_steps_ratio"] > 0, "lofit_l1 must be >= 0 and lofit_steps_ratio > 0")
-        return o
-    check(dense is not None, f"{method} needs the dense model (its lost activations); pass dense")
-    prompts = probe_prompts(probe_records or [])
-    check(len(prompts) >= (2 if method != "restorelcc-ffn" and o["scorer"] == "probe" else 1),
-          f"{method} needs probe_records (Alpaca records) to measure the lost activations; got {len(prompts)}")
-    check_choice(o["mode"], MODES, "compensation mode")
-    if method in ("restorelcc", "lcc-training-free"):
-        check_choice(o["scorer"], HEAD_SCORERS, "head scorer")
-        check(o["scorer"] != "lofit" or isinstance(train_ds, CompletionDataset) and len(train_ds) > 0,
-              "scorer='lofit' trains LoFiT's scalings to rank the heads: give train_ds")
-        ATTENTION.check_bias(pruned)
-    else:
-        FFN.check_bias(pruned)
-        check(FFN.units(dense) == FFN.units(pruned), "the dense and pruned FFNs differ in shape: restorelcc-ffn needs "
-              "an unstructured (same-shape) pruned model; a structurally pruned FFN does not record which channels it kept")
+    else:                              # a compensation: n_heads of the site's L × U units, foldable into a vanilla checkpoint
+        L, U, _ = m.site.units(pruned)
+        check(isinstance(n_heads, int) and not isinstance(n_heads, bool) and 0 < n_heads <= L*U,
+              f"n_heads={n_heads!r}: {method} compensates 1..{L*U} {m.site.unit}s (L × {U}) of this model; give a count in that range")
+        m.site.check_bias(pruned)
+    if m.check is not None: m.check(o, dense, pruned, train_ds, probe_records)
     return o
 
 # %% ../nbs/10_baselines.ipynb #d697768b
@@ -301,7 +299,14 @@ def _checkpoint_saver(model, tokenizer, extra=None):
         return folder
     return save
 
-@restoration_method("restorelcc")
+def _check_scorer(o, dense, pruned, train_ds, probe_records):
+    "RestoreLCC's head selection: a known scorer; the probe needs 2 prompts (a train and a test pair), LoFiT's ‖A‖ the training data."
+    lost_activation_checks(lambda o: 2 if o["scorer"] == "probe" else 1)(o, dense, pruned, train_ds, probe_records)
+    check_choice(o["scorer"], HEAD_SCORERS, "head scorer")
+    check(o["scorer"] != "lofit" or isinstance(train_ds, CompletionDataset) and len(train_ds) > 0,
+          "scorer='lofit' trains LoFiT's scalings to rank the heads: give train_ds")
+
+@restoration_method("restorelcc", check=_check_scorer)
 def restorelcc(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o) -> Restoration:
     "RestoreLCC: score the heads, keep the top `n_heads`, train c = β·V + b on their o_proj input, fold c into the o_proj bias."
     t0 = time.time()
@@ -312,7 +317,7 @@ def restorelcc(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train
     logger.info(f"compensating {len(heads)} of {scores.numel()} heads ({o['mode']}); training on {len(train_ds)} examples")
     log = train_compensation(pruned, c, train_ds, train_kw)
     return Restoration(pruned, sum(p.numel() for p in c.parameters()), log, heads, save=_checkpoint_saver(pruned, tokenizer),
-                       compensation=c, scores=scores, ranking=rank_heads(scores),
+                       compensation=c, scores=scores, ranking=rank_heads(scores), scorer=o["scorer"],
                        extras=dict(components=comp, lost_mean_norm=[comp.mean[l, h].norm().item() for l, h in heads],  # what pruning removed
                                    seconds=dict(score=t1 - t0, train=time.time() - t1)))   # train: with the fold
 
@@ -336,9 +341,16 @@ def _lora(dora: bool):
     restore_lora.__doc__ = f"{'DoRA' if dora else 'LoRA'} adapters on the pruned model (peft), trained; optionally merged and re-masked."
     return restore_lora
 
-restoration_method("lora")(_lora(False)); restoration_method("dora")(_lora(True))
+def _check_lora(o, dense, pruned, train_ds, probe_records):
+    check(isinstance(o["lora_r"], int) and o["lora_r"] > 0, f"lora_r must be a positive integer, got {o['lora_r']!r}")
 
-@restoration_method("lofit")
+restoration_method("lora", site=None, check=_check_lora)(_lora(False))
+restoration_method("dora", site=None, check=_check_lora)(_lora(True))
+
+def _check_lofit(o, dense, pruned, train_ds, probe_records):
+    check(o["lofit_l1"] >= 0 and o["lofit_steps_ratio"] > 0, "lofit_l1 must be >= 0 and lofit_steps_ratio > 0")
+
+@restoration_method("lofit", check=_check_lofit)
 def restore_lofit(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o) -> Restoration:
     "LoFiT: scalings of every head with L1, the top `n_heads` by ‖A‖, then their biases; folded into the o_proj bias."
     r = lofit(pruned, train_ds, n_heads, train_kw, l1=o["lofit_l1"], steps_ratio=o["lofit_steps_ratio"],
@@ -349,9 +361,9 @@ def restore_lofit(dense, pruned, tokenizer, probe_records, train_ds, n_heads, tr
                 scale_params=r["A"].numel(), scale_steps=r["scale_log"]["steps"],
                 scale_final_loss=r["scale_log"]["losses"][-1], folded="o_proj bias (config.attention_bias)")
     return Restoration(pruned, n_tr, r["log"], r["heads"], info, _checkpoint_saver(pruned, tokenizer), r["compensation"],
-                       extras=dict(lofit_scores=r["scores"], ranking=r["ranking"], A=r["A"], scale_log=r["scale_log"]))
+                       r["scores"], r["ranking"], extras=dict(A=r["A"], scale_log=r["scale_log"]), scorer=f"lofit (‖A‖, L{o['lofit_norm']})")
 
-@restoration_method("lcc-training-free")
+@restoration_method("lcc-training-free", check=_check_scorer, trains=False)
 def restore_training_free(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o) -> Restoration:
     "Training-free compensation: the mean lost activation of each selected head, folded into the o_proj bias."
     comp, scores = scored_components(dense, pruned, tokenizer, probe_records, o, seed, train_ds, train_kw)
@@ -361,9 +373,14 @@ def restore_training_free(dense, pruned, tokenizer, probe_records, train_ds, n_h
     info = dict(site="o_proj input", heads=[list(h) for h in heads], n_heads=n_heads, scorer=o["scorer"], K=o["K"],
                 bias="mean lost activation mean(ΔZ) per head", n_probe=len(probe_records), trainable_params=0,
                 folded="o_proj bias (config.attention_bias)")
-    return Restoration(pruned, 0, None, heads, info, _checkpoint_saver(pruned, tokenizer), c, extras=dict(head_scores=scores))
+    return Restoration(pruned, 0, None, heads, info, _checkpoint_saver(pruned, tokenizer), c, scores, rank_heads(scores), scorer=o["scorer"])
 
-@restoration_method("restorelcc-ffn")
+def _check_ffn(o, dense, pruned, train_ds, probe_records):
+    lost_activation_checks(1)(o, dense, pruned, train_ds, probe_records)
+    check(FFN.units(dense) == FFN.units(pruned), "the dense and pruned FFNs differ in shape: restorelcc-ffn needs "
+          "an unstructured (same-shape) pruned model; a structurally pruned FFN does not record which channels it kept")
+
+@restoration_method("restorelcc-ffn", site=FFN, check=_check_ffn)
 def restore_ffn(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o) -> Restoration:
     "RestoreLCC at the FFN site (down_proj input): ΔZ, SVD, the top `n_heads` units by MSE, train β·V + b, fold into the down_proj bias."
     prompts = probe_prompts(probe_records)
@@ -380,8 +397,8 @@ def restore_ffn(dense, pruned, tokenizer, probe_records, train_ds, n_heads, trai
                 mode=o["mode"], n_probe=len(prompts), trainable_params=n_tr,
                 folded="down_proj bias (config.mlp_bias; gate/up biases zero)")
     extra = lambda folder: save_compensation(comp, Path(folder)/"ffn_compensation.safetensors")
-    return Restoration(pruned, n_tr, log, units, info, _checkpoint_saver(pruned, tokenizer, extra),
-                       extras=dict(ffn_compensation=comp, ffn_scores=scores))
+    return Restoration(pruned, n_tr, log, units, info, _checkpoint_saver(pruned, tokenizer, extra), scores=scores,
+                       ranking=rank_heads(scores), scorer="mse", extras=dict(ffn_compensation=comp))
 
 def run_method(method: str, dense, pruned, tokenizer, probe_records, train_ds, n_heads: int | None, train_kw: dict,
                seed: int = 0, **opts) -> Restoration:
@@ -390,7 +407,7 @@ def run_method(method: str, dense, pruned, tokenizer, probe_records, train_ds, n
     set_seed(seed)
     for p in pruned.parameters(): p.requires_grad_(False)
     train_kw = dict(train_kw, seed=seed)                   # every method trains with the run's seed
-    r = REGISTRY[method](dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o)
+    r = REGISTRY[method].fn(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o)
     # seconds in the training loops (LoFiT: both steps), as each log measured them: summed over resumed sessions, and
     # a step read back from a cache counts what it took when it ran
     r.extras["train_loop_seconds"] = sum(l["seconds"] for l in (r.log, r.extras.get("scale_log")) if l)

@@ -217,7 +217,7 @@ def restore_run(dense, pruned, out, cfg: RestoreConfig | None = None, overwrite:
         if res.compensation is not None: save_compensation(res.compensation, tmp/"compensation.safetensors")
         if res.scores is not None:
             write_json(tmp/"heads.json", dict(selected=res.heads, ranking=res.ranking, scores=res.scores.tolist(),
-                                              scorer=cfg.scorer))
+                                              scorer=res.scorer or cfg.scorer))
         if res.log is not None: save_loss_curve(res.log, tmp)
         after = count_params(model)
         write_json(tmp/"run.json", dict(
