@@ -5,7 +5,7 @@
 # %% ../nbs/10_baselines.ipynb #9cd88277
 from __future__ import annotations
 import inspect, math, time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Callable
 from pathlib import Path
 
@@ -22,11 +22,12 @@ from .compensation import MODES, Compensation, CompensationHandle, attach, fold_
 from .train import CompletionDataset, train, optimizer_steps
 
 # %% auto #0
-__all__ = ['LORA_TARGETS', 'REGISTRY', 'OPTIONS', 'HEAD_SCORERS', 'pruning_masks', 'lora_model', 'trainable_count',
-           'merge_and_remask', 'save_lora', 'HeadScaling', 'attach_scaling', 'lofit_rank_heads', 'bias_compensation',
-           'train_compensation', 'lofit_scalings', 'lofit', 'training_free_compensation', 'Restoration', 'Method',
-           'restoration_method', 'probe_prompts', 'lost_activation_checks', 'check_method_args', 'scored_components',
-           'restorelcc', 'restore_lofit', 'restore_training_free', 'restore_ffn', 'run_method']
+__all__ = ['LORA_TARGETS', 'HEAD_SCORERS', 'REGISTRY', 'pruning_masks', 'lora_model', 'trainable_count', 'merge_and_remask',
+           'save_lora', 'HeadScaling', 'attach_scaling', 'lofit_rank_heads', 'bias_compensation', 'train_compensation',
+           'lofit_scalings', 'lofit', 'training_free_compensation', 'Restoration', 'option', 'CompensationOptions',
+           'LoraOptions', 'LofitOptions', 'Method', 'restoration_method', 'option_classes', 'probe_prompts',
+           'lost_activation_checks', 'check_method_args', 'scored_components', 'restorelcc', 'restore_lofit',
+           'restore_training_free', 'restore_ffn', 'run_method']
 
 # %% ../nbs/10_baselines.ipynb #24bb1b14
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -213,6 +214,63 @@ class Restoration:
     extras: dict = field(default_factory=dict)
     scorer: str | None = None          # what `scores` measure (written to heads.json beside them)
 
+def option(default, help: str, choices=None, cli: str | None = None, parse=None, shown=None, hidden: bool = False,
+           added: bool = False):
+    """A config field with what its command-line option needs (help, allowed values, option name, parser, default shown).
+    `hidden`: not a command-line option; `added`: added after cells were made, so a cell key leaves it out at its default."""
+    return field(default=default, metadata=dict(help=help, choices=choices, cli=cli, parse=parse, shown=shown,
+                                                hidden=hidden, added=added))
+
+def _positive_int(o, *names):
+    for k in names:
+        v = getattr(o, k)
+        check(isinstance(v, int) and not isinstance(v, bool) and v > 0, f"{k} must be a positive integer, got {v!r}")
+
+HEAD_SCORERS = (*SCORERS, "lofit")   # RestoreLCC's head selection: restorelcc.probing's scorers, and LoFiT's ‖A‖
+
+@dataclass
+class CompensationOptions:
+    "RestoreLCC's options (and its training-free and FFN variants'): how units are scored, what is trained, how activations are captured."
+    scorer: str = option("probe", "how heads are selected", HEAD_SCORERS)
+    K: int = option(1, "components in c_K for probing")
+    mode: str = option("full", "the compensation: full (β·V + b), beta (β·V only) or bias (b only)", MODES)
+    top_k_dirs: int | None = option(None, "keep only the top-k fixed directions of each head (none: all d)")
+    probe_max_length: int = option(512, "prompt length in tokens for activation capture")
+    capture_batch_size: int = option(8, "prompts per forward during activation capture")
+    cache: bool = option(True, "read or write the activation cache (keyed by both models' weights, the data and the "
+                               "parameters)")
+
+    def check(self):
+        check_choice(self.scorer, HEAD_SCORERS, "head scorer"); check_choice(self.mode, MODES, "compensation mode")
+        _positive_int(self, "K", "probe_max_length", "capture_batch_size")
+        check(self.top_k_dirs is None or self.top_k_dirs > 0, f"top_k_dirs must be positive, got {self.top_k_dirs}")
+
+@dataclass
+class LoraOptions:
+    "LoRA's and DoRA's options (peft): the adapter, and whether it is merged and re-masked."
+    lora_r: int = option(8, "LoRA/DoRA rank")
+    lora_alpha: int = option(16, "LoRA/DoRA alpha")
+    merge: bool = option(False, "LoRA/DoRA: merge the adapters and apply the pruning mask again")
+    lora_dropout: float = option(0.0, "LoRA/DoRA dropout (LLM-Pruner's and Wanda's recipes: 0.05)", added=True)
+    lora_targets: tuple = option(LORA_TARGETS, "the projections that get adapters", hidden=True, added=True)
+
+    def check(self):
+        _positive_int(self, "lora_r")
+        check(0 <= self.lora_dropout < 1, f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
+
+@dataclass
+class LofitOptions:
+    "LoFiT's options (RestoreLCC's too with scorer='lofit'): step 1's L1 weight, learning rate and length, the ranking norm."
+    lofit_l1: float = option(1e-3, "LoFiT: L1 weight on the step-1 scalings")
+    lofit_scale_lr: float | None = option(None, "LoFiT step 1 (scalings) learning rate (none: --lr; the official recipe: "
+                                               "5e-3, with the biases at 1e-2)", added=True)
+    lofit_steps_ratio: float = option(1.0, "LoFiT step 1's steps as a share of step 2's", hidden=True, added=True)
+    lofit_norm: int = option(1, "the norm of A that ranks the heads (LoFiT: 1)", hidden=True, added=True)
+
+    def check(self):
+        check(self.lofit_l1 >= 0 and self.lofit_steps_ratio > 0, "lofit_l1 must be >= 0 and lofit_steps_ratio > 0")
+        check(self.lofit_scale_lr is None or self.lofit_scale_lr > 0, f"lofit_scale_lr must be positive, got {self.lofit_scale_lr}")
+
 @dataclass(frozen=True)
 class Method:
     "A registered restoration method: its function, the `Site` whose units it compensates (None: it adapts the weights), its own checks."
@@ -220,50 +278,53 @@ class Method:
     site: Site | None = ATTENTION
     check: Callable | None = None      # check(o, dense, pruned, train_ds, probe_records): one clear error, before any work
     trains: bool = True                # False: it needs no training data
+    options: tuple = ()                # its options dataclasses: their defaults and checks
 
 REGISTRY: dict[str, Method] = {}
 
-def restoration_method(name: str, site: Site | None = ATTENTION, check: Callable | None = None, trains: bool = True):
-    "Register the decorated function as restoration method `name`: compensating `site`'s units (None: an adapter method), validated by `check`."
+def restoration_method(name: str, options=(), site: Site | None = ATTENTION, check: Callable | None = None,
+                       trains: bool = True):
+    """Register the decorated function as restoration method `name`, with its `options` dataclass(es), compensating `site`'s
+    units (None: an adapter method), validated by `check` (besides its options' own checks)."""
     def register(fn):
-        REGISTRY[name] = Method(fn, site, check, trains)
+        REGISTRY[name] = Method(fn, site, check, trains, tuple(options) if isinstance(options, (tuple, list)) else (options,))
         return fn
     return register
+
+def option_classes() -> tuple:
+    "Every registered method's options dataclasses, each once, in registration order."
+    return tuple(dict.fromkeys(c for m in REGISTRY.values() for c in m.options))
 
 def probe_prompts(records) -> list[str]:
     "The prompt of each probe record (an Alpaca dict, or a (prompt, response) pair)."
     return [alpaca_prompt(r) if isinstance(r, dict) else str(r[0]) for r in records]
 
-OPTIONS = dict(lora_r=8, lora_alpha=16, lora_dropout=0.0, lora_targets=LORA_TARGETS, merge=False,
-               lofit_l1=1e-3, lofit_steps_ratio=1.0, lofit_norm=1, lofit_scale_lr=None, scorer="probe", K=1, mode="full",
-               top_k_dirs=None, capture_batch_size=8, probe_max_length=512, cache=True)
-
-HEAD_SCORERS = (*SCORERS, "lofit")   # RestoreLCC's head selection: restorelcc.probing's scorers, and LoFiT's ‖A‖
 
 _TRAIN_KEYS = tuple(k for k in inspect.signature(train).parameters if k not in ("model", "dataset", "params", "extra_loss", "track"))
 
 def lost_activation_checks(min_prompts: int = 1):
-    "The checks of a method that measures lost activations: the dense model, enough probe prompts, a compensation mode."
+    "The checks of a method that measures lost activations: the dense model and enough probe prompts."
     def check_lost(o, dense, pruned, train_ds, probe_records):
         check(dense is not None, "this method needs the dense model (its lost activations); pass dense")
         n = len(probe_prompts(probe_records or []))
         need = min_prompts(o) if callable(min_prompts) else min_prompts
         check(n >= need, f"this method needs {need} or more probe_records (Alpaca records) to measure the lost activations; got {n}")
-        check_choice(o["mode"], MODES, "compensation mode")
     return check_lost
 
 def check_method_args(method, pruned, n_heads, train_kw: dict, seed: int, opts: dict, dense=None, train_ds=None,
                       probe_records=None) -> dict:
     "Validate `run_method`'s arguments before any work; returns the full options."
     check_choice(method, REGISTRY, "method")
-    bad = [k for k in opts if k not in OPTIONS]
-    check(not bad, f"unknown option(s) {bad} for run_method; valid options: {', '.join(OPTIONS)}")
-    o = {**OPTIONS, **opts}
+    valid = {f.name: f.default for c in option_classes() for f in fields(c)}    # every method accepts every option
+    bad = [k for k in opts if k not in valid]
+    check(not bad, f"unknown option(s) {bad} for run_method; valid options: {', '.join(valid)}")
+    o = {**valid, **opts}
+    m = REGISTRY[method]
+    for c in m.options: c(**{f.name: o[f.name] for f in fields(c)}).check()
     check(isinstance(train_kw, dict), f"train_kw must be a dict of train() keywords, got {type(train_kw).__name__}")
     bad = [k for k in train_kw if k not in _TRAIN_KEYS]
     check(not bad, f"unknown train keyword(s) {bad}; train() takes {', '.join(_TRAIN_KEYS)}")
     check(train_kw.get("seed", seed) == seed, f"train_kw has seed {train_kw.get('seed')} but seed={seed}; give one seed")
-    m = REGISTRY[method]
     check(not m.trains or isinstance(train_ds, CompletionDataset) and len(train_ds) > 0,
           "train_ds must be a non-empty CompletionDataset (restorelcc.train.completion_dataset)")
     if m.site is None:                 # an adapter method: n_heads means nothing to it
@@ -300,13 +361,12 @@ def _checkpoint_saver(model, tokenizer, extra=None):
     return save
 
 def _check_scorer(o, dense, pruned, train_ds, probe_records):
-    "RestoreLCC's head selection: a known scorer; the probe needs 2 prompts (a train and a test pair), LoFiT's ‖A‖ the training data."
+    "RestoreLCC's head selection: the probe needs 2 prompts (a train and a test pair), LoFiT's ‖A‖ the training data."
     lost_activation_checks(lambda o: 2 if o["scorer"] == "probe" else 1)(o, dense, pruned, train_ds, probe_records)
-    check_choice(o["scorer"], HEAD_SCORERS, "head scorer")
     check(o["scorer"] != "lofit" or isinstance(train_ds, CompletionDataset) and len(train_ds) > 0,
           "scorer='lofit' trains LoFiT's scalings to rank the heads: give train_ds")
 
-@restoration_method("restorelcc", check=_check_scorer)
+@restoration_method("restorelcc", (CompensationOptions, LofitOptions), check=_check_scorer)
 def restorelcc(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o) -> Restoration:
     "RestoreLCC: score the heads, keep the top `n_heads`, train c = β·V + b on their o_proj input, fold c into the o_proj bias."
     t0 = time.time()
@@ -341,16 +401,10 @@ def _lora(dora: bool):
     restore_lora.__doc__ = f"{'DoRA' if dora else 'LoRA'} adapters on the pruned model (peft), trained; optionally merged and re-masked."
     return restore_lora
 
-def _check_lora(o, dense, pruned, train_ds, probe_records):
-    check(isinstance(o["lora_r"], int) and o["lora_r"] > 0, f"lora_r must be a positive integer, got {o['lora_r']!r}")
+restoration_method("lora", LoraOptions, site=None)(_lora(False))
+restoration_method("dora", LoraOptions, site=None)(_lora(True))
 
-restoration_method("lora", site=None, check=_check_lora)(_lora(False))
-restoration_method("dora", site=None, check=_check_lora)(_lora(True))
-
-def _check_lofit(o, dense, pruned, train_ds, probe_records):
-    check(o["lofit_l1"] >= 0 and o["lofit_steps_ratio"] > 0, "lofit_l1 must be >= 0 and lofit_steps_ratio > 0")
-
-@restoration_method("lofit", check=_check_lofit)
+@restoration_method("lofit", (LofitOptions, CompensationOptions))     # its cache switch is CompensationOptions.cache
 def restore_lofit(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o) -> Restoration:
     "LoFiT: scalings of every head with L1, the top `n_heads` by ‖A‖, then their biases; folded into the o_proj bias."
     r = lofit(pruned, train_ds, n_heads, train_kw, l1=o["lofit_l1"], steps_ratio=o["lofit_steps_ratio"],
@@ -363,7 +417,7 @@ def restore_lofit(dense, pruned, tokenizer, probe_records, train_ds, n_heads, tr
     return Restoration(pruned, n_tr, r["log"], r["heads"], info, _checkpoint_saver(pruned, tokenizer), r["compensation"],
                        r["scores"], r["ranking"], extras=dict(A=r["A"], scale_log=r["scale_log"]), scorer=f"lofit (‖A‖, L{o['lofit_norm']})")
 
-@restoration_method("lcc-training-free", check=_check_scorer, trains=False)
+@restoration_method("lcc-training-free", (CompensationOptions, LofitOptions), check=_check_scorer, trains=False)
 def restore_training_free(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o) -> Restoration:
     "Training-free compensation: the mean lost activation of each selected head, folded into the o_proj bias."
     comp, scores = scored_components(dense, pruned, tokenizer, probe_records, o, seed, train_ds, train_kw)
@@ -380,7 +434,7 @@ def _check_ffn(o, dense, pruned, train_ds, probe_records):
     check(FFN.units(dense) == FFN.units(pruned), "the dense and pruned FFNs differ in shape: restorelcc-ffn needs "
           "an unstructured (same-shape) pruned model; a structurally pruned FFN does not record which channels it kept")
 
-@restoration_method("restorelcc-ffn", site=FFN, check=_check_ffn)
+@restoration_method("restorelcc-ffn", CompensationOptions, site=FFN, check=_check_ffn)
 def restore_ffn(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o) -> Restoration:
     "RestoreLCC at the FFN site (down_proj input): ΔZ, SVD, the top `n_heads` units by MSE, train β·V + b, fold into the down_proj bias."
     prompts = probe_prompts(probe_records)

@@ -181,15 +181,15 @@ CELL_PARAMS_OPTIONAL = ("n_val", "per_doc")   # in the key only when a profile t
 def cell_key(params: dict, base, regime: str, method: str, seed: int, cfg: dict) -> str:
     "Content hash of one table cell (see above); `base` is the profile's unpruned model."
     import importlib.metadata as md, restorelcc
-    from dataclasses import asdict
+    from dataclasses import asdict, fields
     from restorelcc.data import load_alpaca
     meth, sp, pat = REGIMES.get(regime, (None, None, None))
     if method == "pruned": restoration = None
     else:                          # the effective configuration: notebooks asking for the same restoration share the cell
         restoration = asdict(restore_config(params, seed, method=method, **cfg))
         for k in RestoreConfig.NOT_COMPUTED: restoration.pop(k)   # where it runs, what it caches and logs: not the result
-        for k, v in RestoreConfig.ADDED.items():           # cells made before a setting existed had its old value
-            if restoration[k] == v: restoration.pop(k)
+        for f in fields(RestoreConfig):                    # cells made before a setting existed had its old value
+            if f.metadata.get("added") and restoration[f.name] == f.default: restoration.pop(f.name)
         restoration["records"] = load_alpaca("train", n=max(restoration["n_probe"], restoration["n_train"]))
     return content_hash(pruned_key(params, base, meth, sp, pat, params["seeds"][0]) if meth else weights_hash(base),
                         {k: params.get(k) for k in CELL_PARAMS} | {k: params[k] for k in CELL_PARAMS_OPTIONAL if params.get(k)},

@@ -16,12 +16,12 @@ from .activations import weights_hash, tokenizer_hash, kept_heads
 from .probing import n_selected
 from .compensation import MODES, save_compensation
 from .train import completion_dataset, save_loss_curve
-from .baselines import REGISTRY, HEAD_SCORERS, Restoration, run_method
+from .baselines import REGISTRY, Restoration, run_method, option, option_classes
 
 # %% auto #0
-__all__ = ['METHODS', 'DEMO', 'RestoreConfig', 'check_pair', 'method_options', 'restore', 'checkpoint_path', 'restore_run',
-           'add_config_args', 'config_from_args', 'add_restore_command', 'run_restore', 'demo_scale', 'demo_intervals',
-           'demo', 'format_comparison', 'add_demo_command', 'run_demo']
+__all__ = ['METHODS', 'DEMO', 'RestoreConfig', 'check_pair', 'restore', 'checkpoint_path', 'restore_run', 'add_config_args',
+           'config_from_args', 'add_restore_command', 'run_restore', 'demo_scale', 'demo_intervals', 'demo',
+           'format_comparison', 'add_demo_command', 'run_demo']
 
 # %% ../nbs/12_pipeline.ipynb #a81eacbc
 METHODS = tuple(REGISTRY)          # restorelcc, lora, dora, lofit, lcc-training-free, restorelcc-ffn: restorelcc.baselines
@@ -33,75 +33,55 @@ def _heads_arg(s: str):
     try: return float(s)
     except ValueError: raise RestoreLCCError(f"--heads {s!r}: give a fraction in (0, 1] (e.g. 0.25) or a count (e.g. 64)") from None
 
-def _opt(default, help: str, choices=None, cli: str | None = None, parse=None, shown=None):
-    "A config field with what its command-line option needs: help, allowed values, option name, parser, default shown."
-    return field(default=default, metadata=dict(help=help, choices=choices, cli=cli, parse=parse, shown=shown))
-
 @dataclass
-class RestoreConfig:
-    "Every parameter of a restoration run (paper / released-code defaults); `restorelcc restore`'s options are made from it."
-    method: str = _opt("restorelcc", "the restoration method", METHODS)
-    heads: float | int = _opt(0.25, "heads to compensate: a fraction in (0, 1] of all L×H heads, or a count", parse=_heads_arg)
-    scorer: str = _opt("probe", "how heads are selected", HEAD_SCORERS)
-    K: int = _opt(1, "components in c_K for probing")
-    mode: str = _opt("full", "the compensation: full (β·V + b), beta (β·V only) or bias (b only)", MODES)
-    top_k_dirs: int | None = _opt(None, "keep only the top-k fixed directions of each head (none: all d)")
-    n_probe: int = _opt(1000, "Alpaca prompts for the lost activations ΔZ and the probes", cli="probe-samples")
-    n_train: int = _opt(2000, "Alpaca samples for training", cli="train-samples")
-    epochs: int = _opt(3, "passes over the training samples")
-    batch_size: int = _opt(2, "examples per forward (micro-batch); an optimizer step sees batch-size × grad-accum × "
-                              "processes examples: 2 × 4 is the paper's batch of 8, and SmolLM2 training fits in 3.5 GB "
-                              "instead of 8.8 GB at 8 × 1")
-    lr: float = _opt(1e-3, "learning rate (AdamW, linear decay)")
-    grad_accum: int = _opt(4, "micro-batches per optimizer step")
-    max_length: int = _opt(500, "training sequence length in tokens")
-    max_steps: int | None = _opt(None, "stop after this many optimizer steps (overrides --epochs; none: every step)")
-    probe_max_length: int = _opt(512, "prompt length in tokens for activation capture")
-    capture_batch_size: int = _opt(8, "prompts per forward during activation capture")
-    seed: int = _opt(0, "the seed of every random choice")
-    cache: bool = _opt(True, "read or write the activation cache (keyed by both models' weights, the data and the "
-                             "parameters)")
-    lora_r: int = _opt(8, "LoRA/DoRA rank")
-    lora_alpha: int = _opt(16, "LoRA/DoRA alpha")
-    merge: bool = _opt(False, "LoRA/DoRA: merge the adapters and apply the pruning mask again")
-    lofit_l1: float = _opt(1e-3, "LoFiT: L1 weight on the step-1 scalings")
-    lora_dropout: float = _opt(0.0, "LoRA/DoRA dropout (LLM-Pruner's and Wanda's recipes: 0.05)")
-    lofit_scale_lr: float | None = _opt(None, "LoFiT step 1 (scalings) learning rate (none: --lr; the official recipe: "
-                                              "5e-3, with the biases at 1e-2)")
-    dtype: str = _opt("float32", "the frozen models' dtype (trained parameters stay float32); measure before you choose: "
-                                 "bf16 is fast only on CPUs with bf16 instructions and on GPUs", DTYPES)
-    device: str | None = _opt(None, "where both models run and training happens: cpu, cuda, cuda:1, ... (auto: CUDA when "
-                                    "available, else the CPU)", parse=lambda s: None if s == "auto" else s, shown="auto")
-    n_val: int = _opt(0, "held-out Alpaca valid examples for the validation loss (0: none)", cli="val-samples")
-    val_every: int = _opt(0, "validation loss every N optimizer steps (0: at the start and the end only)")
-    checkpoint_every: int = _opt(0, "training checkpoint every N steps, kept beside --out until the run folder is "
-                                    "written (0: none)")
+class RestoreConfig(*option_classes()):
+    """Every parameter of a restoration run (paper / released-code defaults): the run's own fields below, and each registered
+    method's options from its options dataclass (`restorelcc.baselines`); `restorelcc restore`'s options are made from it."""
+    method: str = option("restorelcc", "the restoration method", METHODS)
+    heads: float | int = option(0.25, "heads to compensate: a fraction in (0, 1] of all L×H heads, or a count", parse=_heads_arg)
+    n_probe: int = option(1000, "Alpaca prompts for the lost activations ΔZ and the probes", cli="probe-samples")
+    n_train: int = option(2000, "Alpaca samples for training", cli="train-samples")
+    epochs: int = option(3, "passes over the training samples")
+    batch_size: int = option(2, "examples per forward (micro-batch); an optimizer step sees batch-size × grad-accum × "
+                                "processes examples: 2 × 4 is the paper's batch of 8, and SmolLM2 training fits in 3.5 GB "
+                                "instead of 8.8 GB at 8 × 1")
+    lr: float = option(1e-3, "learning rate (AdamW, linear decay)")
+    grad_accum: int = option(4, "micro-batches per optimizer step")
+    max_length: int = option(500, "training sequence length in tokens")
+    max_steps: int | None = option(None, "stop after this many optimizer steps (overrides --epochs; none: every step)")
+    seed: int = option(0, "the seed of every random choice")
+    dtype: str = option("float32", "the frozen models' dtype (trained parameters stay float32); measure before you choose: "
+                                   "bf16 is fast only on CPUs with bf16 instructions and on GPUs", DTYPES, added=True)
+    device: str | None = option(None, "where both models run and training happens: cpu, cuda, cuda:1, ... (auto: CUDA when "
+                                      "available, else the CPU)", parse=lambda s: None if s == "auto" else s, shown="auto")
+    n_val: int = option(0, "held-out Alpaca valid examples for the validation loss (0: none)", cli="val-samples")
+    val_every: int = option(0, "validation loss every N optimizer steps (0: at the start and the end only)")
+    checkpoint_every: int = option(0, "training checkpoint every N steps, kept beside --out until the run folder is "
+                                      "written (0: none)")
 
     NOT_COMPUTED = ("cache", "device", "n_val", "val_every", "checkpoint_every")   # change where/what is logged, not the result
-    ADDED = dict(dtype="float32", lora_dropout=0.0, lofit_scale_lr=None)   # fields added later, at the value runs had before
 
     def check(self, n_heads_total: int | None = None) -> "RestoreConfig":
-        "Validate before any work (`n_heads_total` = L×H of the pruned model, when known)."
+        "Validate before any work (`n_heads_total` = L×H of the pruned model, when known): the run's fields, then every method's options."
         check_choice(self.method, METHODS, "method")
-        check_choice(self.scorer, HEAD_SCORERS, "head scorer")
-        check_choice(self.mode, MODES, "compensation mode")
         check_choice(self.dtype, DTYPES, "dtype")
-        for k in ("n_probe", "n_train", "epochs", "batch_size", "grad_accum", "max_length", "probe_max_length",
-                  "capture_batch_size", "K", "lora_r"):
+        for k in ("n_probe", "n_train", "epochs", "batch_size", "grad_accum", "max_length"):
             v = getattr(self, k)
             check(isinstance(v, int) and not isinstance(v, bool) and v > 0, f"{k} must be a positive integer, got {v!r}")
+        for c in option_classes(): c.check(self)
         check(self.n_probe >= 2, f"n_probe must be at least 2 (probes need a train and a test pair), got {self.n_probe}")
         check(self.lr > 0, f"lr must be positive, got {self.lr}")
-        check(0 <= self.lora_dropout < 1, f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
-        check(self.lofit_scale_lr is None or self.lofit_scale_lr > 0, f"lofit_scale_lr must be positive, got {self.lofit_scale_lr}")
         check(self.max_steps is None or self.max_steps > 0, f"max_steps must be positive, got {self.max_steps}")
-        check(self.top_k_dirs is None or self.top_k_dirs > 0, f"top_k_dirs must be positive, got {self.top_k_dirs}")
         for k in ("n_val", "val_every", "checkpoint_every"):
             v = getattr(self, k)
             check(isinstance(v, int) and not isinstance(v, bool) and v >= 0, f"{k} must be an integer >= 0, got {v!r}")
         if n_heads_total is not None: n_selected(self.heads, n_heads_total)
         else: n_selected(self.heads, 10**9)
         return self
+
+    def method_options(self) -> dict:
+        "Every method's options as this config sets them: what `run_method` takes."
+        return {f.name: getattr(self, f.name) for c in option_classes() for f in fields(c)}
 
 # %% ../nbs/12_pipeline.ipynb #dc2aa6d2
 def check_pair(dense, pruned, dense_tok=None, pruned_tok=None):
@@ -147,13 +127,6 @@ def _val_dataset(cfg: RestoreConfig, tokenizer, data=None, val_records=None):
     recs = list(val_records) if val_records is not None else load_alpaca("valid", data=data, n=cfg.n_val)
     return completion_dataset(tokenizer, [alpaca_pair(r) if isinstance(r, dict) else r for r in recs], cfg.max_length)
 
-def method_options(cfg: RestoreConfig) -> dict:
-    "The options every registered method receives from a `RestoreConfig`."
-    return dict(lora_r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout, merge=cfg.merge,
-                lofit_l1=cfg.lofit_l1, lofit_scale_lr=cfg.lofit_scale_lr, scorer=cfg.scorer, K=cfg.K, mode=cfg.mode,
-                top_k_dirs=cfg.top_k_dirs, capture_batch_size=cfg.capture_batch_size,
-                probe_max_length=cfg.probe_max_length, cache=cfg.cache)
-
 @quietly
 def restore(dense, pruned, tokenizer, cfg: RestoreConfig | None = None, probe_records=None, train_records=None,
             data=None, val_records=None, checkpoint=None, resume: bool = False) -> Restoration:
@@ -166,7 +139,7 @@ def restore(dense, pruned, tokenizer, cfg: RestoreConfig | None = None, probe_re
     ds = completion_dataset(tokenizer, [alpaca_pair(r) if isinstance(r, dict) else r for r in tr], cfg.max_length)
     train_kw = _train_kw(cfg, _val_dataset(cfg, tokenizer, data, val_records), checkpoint, resume)
     r = run_method(cfg.method, dense, pruned, tokenizer, probe, ds, n_selected(cfg.heads, g.n_total), train_kw,
-                   seed=cfg.seed, **method_options(cfg))
+                   seed=cfg.seed, **cfg.method_options())
     r.extras.update(config=asdict(cfg), n_train_examples=len(ds),
                     seconds=dict(r.extras.get("seconds", {}), total=time.time() - t0))
     return r
@@ -248,8 +221,10 @@ class _HelpFormatter(argparse.HelpFormatter):
         return out
 
 def add_config_args(p, cls=None):
-    "One option per field of the dataclass `cls` (default `RestoreConfig`): its name, type, default and allowed values."
-    for f in fields(cls or RestoreConfig):
+    "One option per field of the dataclass `cls` (default `RestoreConfig`; its own fields first, `hidden` ones left out)."
+    cls = cls or RestoreConfig
+    own = getattr(cls, "__annotations__", {})
+    for f in sorted((f for f in fields(cls) if not f.metadata.get("hidden")), key=lambda f: f.name not in own):
         m, name = f.metadata, "--" + (f.metadata.get("cli") or f.name.replace("_", "-"))
         shown = m.get("shown") or ("none" if f.default is None else f.default)
         if f.type in (bool, "bool"):
@@ -267,7 +242,7 @@ def add_config_args(p, cls=None):
 def config_from_args(a, cls=None):
     "The dataclass `cls` (default `RestoreConfig`) from the options `add_config_args` made."
     cls = cls or RestoreConfig
-    return cls(**{f.name: getattr(a, f.name) for f in fields(cls)})
+    return cls(**{f.name: getattr(a, f.name) for f in fields(cls) if hasattr(a, f.name)})
 
 def add_restore_command(sub):
     p = sub.add_parser("restore", help="restore a pruned model with RestoreLCC (or a baseline) into a run folder",
