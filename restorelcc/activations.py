@@ -15,9 +15,10 @@ from .geometry import Site, ATTENTION, decoder_layers
 from .kernels import onednn_linears
 
 # %% auto #0
-__all__ = ['weights_hash', 'last_token_index', 'prompt_batch', 'position_ids_from_mask', 'hooked_forward', 'head_activations',
-           'collect_head_activations', 'kept_heads', 'align_heads', 'tokenizer_hash', 'activations_key', 'cache_load',
-           'cache_save', 'save_tensors', 'cached', 'cached_head_activations', 'lost_activations']
+__all__ = ['PROMPT_MAX_LENGTH', 'weights_hash', 'last_token_index', 'prompt_batch', 'position_ids_from_mask', 'hooked_forward',
+           'head_activations', 'collect_head_activations', 'kept_heads', 'align_heads', 'tokenizer_hash',
+           'activations_key', 'cache_load', 'cache_save', 'save_tensors', 'cached', 'cached_head_activations',
+           'lost_activations']
 
 # %% ../nbs/05_activations.ipynb #70f300c1
 def weights_hash(model) -> str:
@@ -49,7 +50,9 @@ def last_token_index(attention_mask) -> torch.Tensor:
     T = attention_mask.shape[1]
     return (attention_mask.long() * torch.arange(1, T + 1)).argmax(1)
 
-def prompt_batch(tokenizer, texts, max_length: int = 512):
+PROMPT_MAX_LENGTH = 512   # tokens of a prompt read for its activations (the released code's probe length)
+
+def prompt_batch(tokenizer, texts, max_length: int = PROMPT_MAX_LENGTH):
     "(input_ids, attention_mask, last_idx): `texts` tokenized with the tokenizer's BOS, padded, last real tokens."
     return _pad(tokenizer, _tokenize(tokenizer, texts, max_length))
 
@@ -101,7 +104,7 @@ def _batches(tokenizer, texts, batch_size: int, max_length: int, side: str | Non
         idx = order[s:s + batch_size]
         yield (idx, *_pad(tokenizer, [seqs[i] for i in idx], side))
 
-def collect_head_activations(model, tokenizer, texts, batch_size: int = 8, max_length: int = 512,
+def collect_head_activations(model, tokenizer, texts, batch_size: int = 8, max_length: int = PROMPT_MAX_LENGTH,
                              all_tokens: bool = False, desc: str = "activations", site: Site = ATTENTION):
     "`site` inputs of `model` at the last real token of each text, `[N, L, U, d]` fp32 (or per-text `[T_i, L, U, d]` lists)."
     texts = list(texts)
@@ -180,7 +183,7 @@ def cached(key: str | None, compute, n: int | None = None, meta: dict | None = N
     return out
 
 # %% ../nbs/05_activations.ipynb #9f3d402c
-def cached_head_activations(model, tokenizer, texts, batch_size: int = 8, max_length: int = 512, cache: bool = True,
+def cached_head_activations(model, tokenizer, texts, batch_size: int = 8, max_length: int = PROMPT_MAX_LENGTH, cache: bool = True,
                             desc: str = "activations") -> torch.Tensor:
     "`collect_head_activations`, cached on disk under the hash of the model's weights, the texts, max_length and tokenizer."
     texts = list(texts)
@@ -198,7 +201,7 @@ def _check_alignable(dense, pruned, site: Site, kept):
              else "compensation at this site needs an unstructured (same-shape) pruned model; structural pruning does "
                   f"not record which {site.unit}s it kept"))
 
-def lost_activations(dense, pruned, tokenizer, texts, batch_size: int = 8, max_length: int = 512, cache: bool = True,
+def lost_activations(dense, pruned, tokenizer, texts, batch_size: int = 8, max_length: int = PROMPT_MAX_LENGTH, cache: bool = True,
                      site: Site = ATTENTION):
     "(Z_dense, Z_pruned), each `[N, L, U, d]` fp32 `site` inputs at the prompts' last tokens; dense heads sliced to the pruned model's kept heads."
     texts = list(texts)

@@ -15,7 +15,7 @@ from .core import check, check_choice, logger, set_seed, content_hash, cache_dir
 from .data import alpaca_prompt
 from .models import count_params, save_checkpoint, resolve_device
 from .geometry import Site, ATTENTION, FFN, HeadGeometry, decoder_layers
-from .activations import lost_activations, weights_hash
+from .activations import PROMPT_MAX_LENGTH, lost_activations, weights_hash
 from .components import Components, lost_components
 from .probing import SCORERS, probe_heads, score_heads, rank_heads, select_heads, mse_scores
 from .compensation import MODES, Compensation, CompensationHandle, attach, fold_into_bias, save_compensation
@@ -153,6 +153,8 @@ _NOT_IN_KEY = ("checkpoint", "resume", "checkpoint_every", "log_every", "acceler
 def _scalings_key(pruned, train_ds, kw: dict, l1: float) -> str:
     "Content hash of everything LoFiT's step 1 depends on: the pruned weights, both datasets, the training settings, L1."
     ds_hash = lambda d: None if d is None else content_hash(d.examples, d.pad_id)
+    sig = inspect.signature(train).parameters        # what the run trains with where kw leaves it to train()'s defaults
+    kw = {**{k: sig[k].default for k in ("epochs", "batch_size", "lr", "grad_accum", "max_steps", "seed")}, **kw}
     return content_hash("lofit-scalings-v1", weights_hash(pruned), ds_hash(train_ds), ds_hash(kw.get("val_dataset")),
                         {k: v for k, v in kw.items() if k not in _NOT_IN_KEY}, l1)
 
@@ -235,7 +237,7 @@ class CompensationOptions:
     K: int = option(1, "components in c_K for probing")
     mode: str = option("full", "the compensation: full (β·V + b), beta (β·V only) or bias (b only)", MODES)
     top_k_dirs: int | None = option(None, "keep only the top-k fixed directions of each head (none: all d)")
-    probe_max_length: int = option(512, "prompt length in tokens for activation capture")
+    probe_max_length: int = option(PROMPT_MAX_LENGTH, "prompt length in tokens for activation capture")
     capture_batch_size: int = option(8, "prompts per forward during activation capture")
     cache: bool = option(True, "read or write the activation cache (keyed by both models' weights, the data and the "
                                "parameters)")

@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_pipeline.ipynb #01ad1ec9
 from __future__ import annotations
-import argparse, os, statistics, time
+import argparse, inspect, os, statistics, time
 from dataclasses import dataclass, asdict, field, fields
 from pathlib import Path
 
@@ -15,13 +15,13 @@ from .geometry import HeadGeometry, text_config
 from .activations import weights_hash, tokenizer_hash, kept_heads
 from .probing import n_selected
 from .compensation import MODES, save_compensation
-from .train import completion_dataset, save_loss_curve
+from .train import MAX_LENGTH, completion_dataset, save_loss_curve, train
 from .baselines import REGISTRY, Restoration, run_method, option, option_classes
 
 # %% auto #0
-__all__ = ['METHODS', 'DEMO', 'RestoreConfig', 'check_pair', 'restore', 'checkpoint_path', 'restore_run', 'add_config_args',
-           'config_from_args', 'add_restore_command', 'run_restore', 'demo_scale', 'demo_intervals', 'demo',
-           'format_comparison', 'add_demo_command', 'run_demo']
+__all__ = ['METHODS', 'TRAIN', 'DEMO', 'RestoreConfig', 'check_pair', 'restore', 'checkpoint_path', 'restore_run',
+           'add_config_args', 'config_from_args', 'add_restore_command', 'run_restore', 'demo_scale', 'demo_intervals',
+           'demo', 'format_comparison', 'add_demo_command', 'run_demo']
 
 # %% ../nbs/12_pipeline.ipynb #a81eacbc
 METHODS = tuple(REGISTRY)          # restorelcc, lora, dora, lofit, lcc-training-free, restorelcc-ffn: restorelcc.baselines
@@ -33,6 +33,8 @@ def _heads_arg(s: str):
     try: return float(s)
     except ValueError: raise RestoreLCCError(f"--heads {s!r}: give a fraction in (0, 1] (e.g. 0.25) or a count (e.g. 64)") from None
 
+TRAIN = {k: p.default for k, p in inspect.signature(train).parameters.items()}   # train()'s defaults: the paper's lr and epochs
+
 @dataclass
 class RestoreConfig(*option_classes()):
     """Every parameter of a restoration run (paper / released-code defaults): the run's own fields below, and each registered
@@ -41,13 +43,13 @@ class RestoreConfig(*option_classes()):
     heads: float | int = option(0.25, "heads to compensate: a fraction in (0, 1] of all L×H heads, or a count", parse=_heads_arg)
     n_probe: int = option(1000, "Alpaca prompts for the lost activations ΔZ and the probes", cli="probe-samples")
     n_train: int = option(2000, "Alpaca samples for training", cli="train-samples")
-    epochs: int = option(3, "passes over the training samples")
+    epochs: int = option(TRAIN["epochs"], "passes over the training samples")
     batch_size: int = option(2, "examples per forward (micro-batch); an optimizer step sees batch-size × grad-accum × "
                                 "processes examples: 2 × 4 is the paper's batch of 8, and SmolLM2 training fits in 3.5 GB "
                                 "instead of 8.8 GB at 8 × 1")
-    lr: float = option(1e-3, "learning rate (AdamW, linear decay)")
-    grad_accum: int = option(4, "micro-batches per optimizer step")
-    max_length: int = option(500, "training sequence length in tokens")
+    lr: float = option(TRAIN["lr"], "learning rate (AdamW, linear decay)")
+    grad_accum: int = option(4, "micro-batches per optimizer step (train() itself defaults to 8 × 1)")
+    max_length: int = option(MAX_LENGTH, "training sequence length in tokens")
     max_steps: int | None = option(None, "stop after this many optimizer steps (overrides --epochs; none: every step)")
     seed: int = option(0, "the seed of every random choice")
     dtype: str = option("float32", "the frozen models' dtype (trained parameters stay float32); measure before you choose: "

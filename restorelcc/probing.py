@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 from .core import RestoreLCCError, check, check_choice, logger, quietly
 from .data import alpaca_pair
-from .activations import (lost_activations, cached_head_activations, hooked_forward, kept_heads, align_heads,
+from .activations import (PROMPT_MAX_LENGTH, lost_activations, cached_head_activations, hooked_forward, kept_heads, align_heads,
                                     _batches)
 from .components import lost_components, main_component
 from .geometry import ATTENTION, decoder_layers
@@ -79,7 +79,7 @@ def probe_features(Zp_q: torch.Tensor, c: torch.Tensor, Zd_qr: torch.Tensor) -> 
     return torch.cat([Zp_q + c, Zd_qr], dim=-1)
 
 def probe_inputs(dense, pruned, tokenizer, records, train_frac: float = 0.7, seed: int = 0, batch_size: int = 8,
-                 max_length: int = 512, cache: bool = True) -> dict:
+                 max_length: int = PROMPT_MAX_LENGTH, cache: bool = True) -> dict:
     "What the probes train on: Zd, Zp (prompts), Zqr (dense z(q ⊕ r) for the N true then N contrastive pairs), labels y, the pair split as rows."
     pairs = as_pairs(records)
     prompts, responses = [p for p, _ in pairs], [r for _, r in pairs]
@@ -96,7 +96,7 @@ def probe_inputs(dense, pruned, tokenizer, records, train_frac: float = 0.7, see
 
 @quietly
 def probe_heads(dense, pruned, tokenizer, records, K: int = 1, train_frac: float = 0.7, epochs: int = 200,
-                lr: float = 0.01, seed: int = 0, batch_size: int = 8, max_length: int = 512, cache: bool = True,
+                lr: float = 0.01, seed: int = 0, batch_size: int = 8, max_length: int = PROMPT_MAX_LENGTH, cache: bool = True,
                 inputs: dict | None = None) -> dict:
     "Contrastive probe accuracy per head: dict(scores [L, H], train_acc, components, c_K, negatives, train_pairs, test_pairs); `inputs`: from `probe_inputs`."
     inp = inputs or probe_inputs(dense, pruned, tokenizer, records, train_frac, seed, batch_size, max_length, cache)
@@ -135,7 +135,7 @@ def _patch_hook(H: int, d: int, B: int, Zd_layer: torch.Tensor):
 
 def _kl(logp, logq): return (logp.exp() * (logp - logq)).sum(-1)
 
-def kl_scores(dense, pruned, tokenizer, prompts, batch_size: int = 8, max_length: int = 512) -> torch.Tensor:
+def kl_scores(dense, pruned, tokenizer, prompts, batch_size: int = 8, max_length: int = PROMPT_MAX_LENGTH) -> torch.Tensor:
     "Mean drop of KL(dense ‖ pruned) at the last prompt token when each head alone is patched to its dense value, `[L, H]`."
     _, H, d = ATTENTION.units(pruned); layers = decoder_layers(pruned); L = len(layers)
     kept = kept_heads(pruned); total = torch.zeros(L, H, dtype=torch.float64)
@@ -163,7 +163,7 @@ def mse_scores(Z_dense: torch.Tensor, Z_pruned: torch.Tensor) -> torch.Tensor:
     return ((Z_dense - Z_pruned) ** 2).sum(-1).mean(0)
 
 def score_heads(method: str, dense, pruned, tokenizer, records, K: int = 1, seed: int = 0, batch_size: int = 8,
-                max_length: int = 512, kl_samples: int = 32, cache: bool = True, **probe_kw) -> torch.Tensor:
+                max_length: int = PROMPT_MAX_LENGTH, kl_samples: int = 32, cache: bool = True, **probe_kw) -> torch.Tensor:
     "Head scores `[L, H]` (higher = more important) by `method`: probe | random | mse | kl."
     check_choice(method, SCORERS, "head scorer")
     if method == "probe":

@@ -17,13 +17,16 @@ from .models import resolve_device
 from .kernels import onednn_linears
 
 # %% auto #0
-__all__ = ['CompletionDataset', 'completion_dataset', 'StepBatchSampler', 'padding_ratio', 'completion_loss', 'n_targets',
-           'completion_forward', 'completion_eval', 'save_train_state', 'optimizer_steps', 'train', 'save_loss_curve']
+__all__ = ['MAX_LENGTH', 'CompletionDataset', 'completion_dataset', 'StepBatchSampler', 'padding_ratio', 'completion_loss',
+           'n_targets', 'completion_forward', 'completion_eval', 'save_train_state', 'optimizer_steps', 'train',
+           'save_loss_curve']
 
 # %% ../nbs/09_train.ipynb #bb909e57
+MAX_LENGTH = 500   # training tokens of an example (prompt + response), the released code's cap
+
 class CompletionDataset(Dataset):
     "Tokenized (prompt, target) examples: `input_ids` and `labels` (-100 on BOS + prompt) as LongTensors."
-    def __init__(self, examples: list[dict], pad_id: int = 0, n_dropped: int = 0, max_length: int = 500):
+    def __init__(self, examples: list[dict], pad_id: int = 0, n_dropped: int = 0, max_length: int = MAX_LENGTH):
         self.examples, self.pad_id, self.n_dropped, self.max_length = examples, pad_id, n_dropped, max_length
     def __len__(self): return len(self.examples)
     def __getitem__(self, i): return self.examples[i]
@@ -39,7 +42,7 @@ class CompletionDataset(Dataset):
             n = len(e["input_ids"]); ids[i, :n] = e["input_ids"]; labels[i, :n] = e["labels"]; mask[i, :n] = 1
         return dict(input_ids=ids, attention_mask=mask, labels=labels)
 
-def completion_dataset(tokenizer, pairs, max_length: int = 500) -> CompletionDataset:
+def completion_dataset(tokenizer, pairs, max_length: int = MAX_LENGTH) -> CompletionDataset:
     "Tokenize (prompt, target) pairs for completion-only training: BOS as the tokenizer adds it, EOS after the target."
     check(max_length >= 2, f"max_length must be at least 2, got {max_length}")
     pairs = list(pairs)
