@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_baselines.ipynb #9cd88277
 from __future__ import annotations
-import inspect, math, time
+import inspect, math, os, time
 from dataclasses import dataclass, field, fields
 from typing import Callable
 from pathlib import Path
@@ -26,8 +26,8 @@ __all__ = ['LORA_TARGETS', 'HEAD_SCORERS', 'REGISTRY', 'pruning_masks', 'lora_mo
            'save_lora', 'HeadScaling', 'attach_scaling', 'lofit_rank_heads', 'bias_compensation', 'train_compensation',
            'lofit_scalings', 'lofit', 'training_free_compensation', 'Restoration', 'option', 'CompensationOptions',
            'LoraOptions', 'LofitOptions', 'Method', 'restoration_method', 'option_classes', 'probe_prompts',
-           'lost_activation_checks', 'check_method_args', 'scored_components', 'restorelcc', 'restore_lofit',
-           'restore_training_free', 'restore_ffn', 'run_method']
+           'lost_activation_checks', 'check_method_args', 'scores_file', 'scored_components', 'restorelcc',
+           'restore_lofit', 'restore_training_free', 'restore_ffn', 'run_method']
 
 # %% ../nbs/10_baselines.ipynb #24bb1b14
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -340,18 +340,34 @@ def check_method_args(method, pruned, n_heads, train_kw: dict, seed: int, opts: 
     return o
 
 # %% ../nbs/10_baselines.ipynb #d697768b
+def scores_file(train_kw: dict | None) -> Path | None:
+    "Where a run with a training checkpoint keeps its head scores, beside the checkpoint (None without one)."
+    ck = (train_kw or {}).get("checkpoint")
+    return None if ck is None else Path(ck).with_name(f"{Path(ck).stem}-scores.pt")
+
 def scored_components(dense, pruned, tokenizer, probe_records, o: dict, seed: int, train_ds=None, train_kw=None):
-    "(Components, head scores [L, H]) by RestoreLCC's scorer `o['scorer']` (probe | random | mse | kl | lofit)."
+    """(Components, head scores [L, H]) by RestoreLCC's scorer `o['scorer']` (probe | random | mse | kl | lofit). A run with a
+    training checkpoint keeps the scores beside it, and a resumed run reads them back instead of scoring again (the
+    probe's dense q ⊕ r pass is most of an hour on SmolLM2 at 1,000 prompts); its resume check would catch a mismatch."""
     kw = dict(batch_size=o["capture_batch_size"], max_length=o["probe_max_length"], cache=o["cache"])
+    saved = scores_file(train_kw)
+    lost = lambda: lost_components(*lost_activations(dense, pruned, tokenizer, probe_prompts(probe_records), **kw))
+    if saved is not None and (train_kw or {}).get("resume") and saved.is_file():
+        logger.info(f"head scores from {saved} (the run's first session computed them); lost activations of {len(probe_records)} prompts")
+        return lost(), torch.load(saved, weights_only=True)
     logger.info(f"scoring heads: lost activations of {len(probe_records)} Alpaca prompts, {o['scorer']} scores")
     if o["scorer"] == "probe":
         pr = probe_heads(dense, pruned, tokenizer, probe_records, K=o["K"], seed=seed, **kw)
-        return pr["components"], pr["scores"]
-    comp = lost_components(*lost_activations(dense, pruned, tokenizer, probe_prompts(probe_records), **kw))
-    if o["scorer"] == "lofit":             # LoFiT's selection: ‖A‖ of its step-1 scalings, trained on the training data
+        comp, scores = pr["components"], pr["scores"]
+    elif o["scorer"] == "lofit":             # LoFiT's selection: ‖A‖ of its step-1 scalings, trained on the training data
+        comp = lost()
         sc, _ = lofit_scalings(pruned, train_ds, train_kw, o["lofit_l1"], o["lofit_steps_ratio"], o["lofit_scale_lr"], o["cache"])
-        return comp, lofit_rank_heads(sc, o["lofit_norm"])[0]
-    return comp, score_heads(o["scorer"], dense, pruned, tokenizer, probe_records, K=o["K"], seed=seed, **kw)
+        scores = lofit_rank_heads(sc, o["lofit_norm"])[0]
+    else: comp, scores = lost(), score_heads(o["scorer"], dense, pruned, tokenizer, probe_records, K=o["K"], seed=seed, **kw)
+    if saved is not None:
+        saved.parent.mkdir(parents=True, exist_ok=True); tmp = saved.with_name(saved.name + ".tmp")
+        torch.save(scores.detach().cpu(), tmp); os.replace(tmp, saved)
+    return comp, scores
 
 def _checkpoint_saver(model, tokenizer, extra=None):
     def save(folder):
