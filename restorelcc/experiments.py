@@ -12,7 +12,7 @@ from .core import check, logger, content_hash, cache_dir, atomic_dir, write_json
 from .models import tiny_llama, load_model, save_checkpoint, count_params
 from .kernels import machine_info
 from .prune import pruning_masks, remask_
-from .activations import weights_hash, save_tensors
+from .activations import weights_hash, save_tensors, kept_heads
 from .pipeline import RestoreConfig
 from .train import completion_eval, optimizer_steps
 from .evaluate import mean_of_task_means, ppl_of_windows, paired_bootstrap, ci_verdict, se_verdict   # the notebooks import them from here
@@ -233,8 +233,10 @@ def table_cell(params: dict, regime: str = WANDA50, method: str = "restorelcc", 
     def compute():
         machine = machine_info(rates=params["model"] != "tiny")    # beside the cell's timings: the CPU and its matmul rate now
         pm, tok = pruned()
-        info = dict(trainable_params=0, train_seconds=0.0, start_weights=weights_hash(pm))   # the model it starts from: a model
-        # re-made on another machine (pruning's near-ties can fall either way on another CPU) shows as another hash
+        info = dict(trainable_params=0, train_seconds=0.0, start_weights=weights_hash(pm),   # the model it starts from, and
+                    start_mask=content_hash(pruning_masks(pm), kept_heads(pm)))            # its masks (structured: kept heads)
+        # a model re-made on another CPU has the same masks (float64 calibration) but can differ in the last bit of weights that
+        # the pruning computes (SparseGPT's update, FLAP's bias): its start_weights differ, its start_mask does not
         if method != "pruned":
             from restorelcc.pipeline import restore
             ckpt = f.parent/"partial"/f"{f.stem}.pt" if f is not None else None     # a long cell resumes mid-training
