@@ -19,14 +19,14 @@ from .activations import PROMPT_MAX_LENGTH, lost_activations, weights_hash
 from .components import Components, lost_components
 from .probing import SCORERS, probe_heads, score_heads, rank_heads, select_heads, mse_scores
 from .compensation import MODES, Compensation, CompensationHandle, attach, fold_into_bias, save_compensation
-from .train import CompletionDataset, train, optimizer_steps
+from .train import CompletionDataset, train, optimizer_steps, TRAIN_DEFAULTS
 
 # %% auto #0
 __all__ = ['LORA_TARGETS', 'HEAD_SCORERS', 'REGISTRY', 'pruning_masks', 'lora_model', 'trainable_count', 'merge_and_remask',
            'save_lora', 'HeadScaling', 'attach_scaling', 'lofit_rank_heads', 'bias_compensation', 'train_compensation',
-           'lofit_scalings', 'lofit', 'training_free_compensation', 'Restoration', 'option', 'CompensationOptions',
-           'LoraOptions', 'LofitOptions', 'Method', 'restoration_method', 'option_classes', 'probe_prompts',
-           'lost_activation_checks', 'check_method_args', 'scores_file', 'scored_components', 'restorelcc',
+           'lofit_scalings', 'lofit', 'training_free_compensation', 'Restoration', 'option', 'positive_ints',
+           'CompensationOptions', 'LoraOptions', 'LofitOptions', 'Method', 'restoration_method', 'option_classes',
+           'probe_prompts', 'check_lost_inputs', 'check_method_args', 'scores_file', 'scored_components', 'restorelcc',
            'restore_lofit', 'restore_training_free', 'restore_ffn', 'run_method']
 
 # %% ../nbs/10_baselines.ipynb #24bb1b14
@@ -129,8 +129,7 @@ def _train_device(train_kw: dict):
 
 def _total_steps(ds, train_kw: dict) -> int:
     "Optimizer steps `train` would run with `train_kw` on `ds` (one process)."
-    d = {k: v.default for k, v in inspect.signature(train).parameters.items() if v.default is not inspect.Parameter.empty}
-    kw = {**d, **train_kw}
+    kw = {**TRAIN_DEFAULTS, **train_kw}
     if kw["max_steps"]: return kw["max_steps"]
     return optimizer_steps(len(ds), kw["batch_size"], kw["grad_accum"], kw["epochs"])
 
@@ -153,8 +152,7 @@ _NOT_IN_KEY = ("checkpoint", "resume", "checkpoint_every", "log_every", "acceler
 def _scalings_key(pruned, train_ds, kw: dict, l1: float) -> str:
     "Content hash of everything LoFiT's step 1 depends on: the pruned weights, both datasets, the training settings, L1."
     ds_hash = lambda d: None if d is None else content_hash(d.examples, d.pad_id)
-    sig = inspect.signature(train).parameters        # what the run trains with where kw leaves it to train()'s defaults
-    kw = {**{k: sig[k].default for k in ("epochs", "batch_size", "lr", "grad_accum", "max_steps", "seed")}, **kw}
+    kw = {**{k: TRAIN_DEFAULTS[k] for k in ("epochs", "batch_size", "lr", "grad_accum", "max_steps", "seed")}, **kw}   # train()'s where kw is silent
     return content_hash("lofit-scalings-v1", weights_hash(pruned), ds_hash(train_ds), ds_hash(kw.get("val_dataset")),
                         {k: v for k, v in kw.items() if k not in _NOT_IN_KEY}, l1)
 
@@ -223,7 +221,8 @@ def option(default, help: str, choices=None, cli: str | None = None, parse=None,
     return field(default=default, metadata=dict(help=help, choices=choices, cli=cli, parse=parse, shown=shown,
                                                 hidden=hidden, added=added))
 
-def _positive_int(o, *names):
+def positive_ints(o, *names):
+    "One clear error unless each of `o`'s attributes `names` is a positive integer (not a bool)."
     for k in names:
         v = getattr(o, k)
         check(isinstance(v, int) and not isinstance(v, bool) and v > 0, f"{k} must be a positive integer, got {v!r}")
@@ -244,7 +243,7 @@ class CompensationOptions:
 
     def check(self):
         check_choice(self.scorer, HEAD_SCORERS, "head scorer"); check_choice(self.mode, MODES, "compensation mode")
-        _positive_int(self, "K", "probe_max_length", "capture_batch_size")
+        positive_ints(self, "K", "probe_max_length", "capture_batch_size")
         check(self.top_k_dirs is None or self.top_k_dirs > 0, f"top_k_dirs must be positive, got {self.top_k_dirs}")
 
 @dataclass
@@ -257,7 +256,7 @@ class LoraOptions:
     lora_targets: tuple = option(LORA_TARGETS, "the projections that get adapters", hidden=True, added=True)
 
     def check(self):
-        _positive_int(self, "lora_r")
+        positive_ints(self, "lora_r")
         check(0 <= self.lora_dropout < 1, f"lora_dropout must be in [0, 1), got {self.lora_dropout}")
 
 @dataclass
@@ -304,14 +303,11 @@ def probe_prompts(records) -> list[str]:
 
 _TRAIN_KEYS = tuple(k for k in inspect.signature(train).parameters if k not in ("model", "dataset", "params", "extra_loss", "track"))
 
-def lost_activation_checks(min_prompts: int = 1):
-    "The checks of a method that measures lost activations: the dense model and enough probe prompts."
-    def check_lost(o, dense, pruned, train_ds, probe_records):
-        check(dense is not None, "this method needs the dense model (its lost activations); pass dense")
-        n = len(probe_prompts(probe_records or []))
-        need = min_prompts(o) if callable(min_prompts) else min_prompts
-        check(n >= need, f"this method needs {need} or more probe_records (Alpaca records) to measure the lost activations; got {n}")
-    return check_lost
+def check_lost_inputs(dense, probe_records, need: int):
+    "The checks of a method that measures lost activations: the dense model and at least `need` probe prompts."
+    check(dense is not None, "this method needs the dense model (its lost activations); pass dense")
+    n = len(probe_prompts(probe_records or []))
+    check(n >= need, f"this method needs {need} or more probe_records (Alpaca records) to measure the lost activations; got {n}")
 
 def check_method_args(method, pruned, n_heads, train_kw: dict, seed: int, opts: dict, dense=None, train_ds=None,
                       probe_records=None) -> dict:
@@ -380,7 +376,7 @@ def _checkpoint_saver(model, tokenizer, extra=None):
 
 def _check_scorer(o, dense, pruned, train_ds, probe_records):
     "RestoreLCC's head selection: the probe needs 2 prompts (a train and a test pair), LoFiT's ‖A‖ the training data."
-    lost_activation_checks(lambda o: 2 if o["scorer"] == "probe" else 1)(o, dense, pruned, train_ds, probe_records)
+    check_lost_inputs(dense, probe_records, 2 if o["scorer"] == "probe" else 1)
     check(o["scorer"] != "lofit" or isinstance(train_ds, CompletionDataset) and len(train_ds) > 0,
           "scorer='lofit' trains LoFiT's scalings to rank the heads: give train_ds")
 
@@ -448,7 +444,7 @@ def restore_training_free(dense, pruned, tokenizer, probe_records, train_ds, n_h
     return Restoration(pruned, 0, None, heads, info, _checkpoint_saver(pruned, tokenizer), c, scores, rank_heads(scores), scorer=o["scorer"])
 
 def _check_ffn(o, dense, pruned, train_ds, probe_records):
-    lost_activation_checks(1)(o, dense, pruned, train_ds, probe_records)
+    check_lost_inputs(dense, probe_records, 1)
     check(FFN.units(dense) == FFN.units(pruned), "the dense and pruned FFNs differ in shape: restorelcc-ffn needs "
           "an unstructured (same-shape) pruned model; a structurally pruned FFN does not record which channels it kept")
 

@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_pipeline.ipynb #01ad1ec9
 from __future__ import annotations
-import argparse, inspect, os, statistics, time
+import argparse, os, statistics, time
 from dataclasses import dataclass, asdict, field, fields
 from pathlib import Path
 
@@ -15,13 +15,13 @@ from .geometry import HeadGeometry, text_config
 from .activations import weights_hash, tokenizer_hash, kept_heads
 from .probing import n_selected
 from .compensation import MODES, save_compensation
-from .train import MAX_LENGTH, completion_dataset, save_loss_curve, train
-from .baselines import REGISTRY, Restoration, run_method, option, option_classes
+from .train import MAX_LENGTH, TRAIN_DEFAULTS, completion_dataset, save_loss_curve
+from .baselines import REGISTRY, Restoration, run_method, option, option_classes, positive_ints
 
 # %% auto #0
-__all__ = ['METHODS', 'TRAIN', 'DEMO', 'RestoreConfig', 'check_pair', 'restore', 'checkpoint_path', 'restore_run',
-           'add_config_args', 'config_from_args', 'add_restore_command', 'run_restore', 'demo_scale', 'demo_intervals',
-           'demo', 'format_comparison', 'add_demo_command', 'run_demo']
+__all__ = ['METHODS', 'DEMO', 'RestoreConfig', 'check_pair', 'restore', 'checkpoint_path', 'restore_run', 'add_config_args',
+           'config_from_args', 'add_restore_command', 'run_restore', 'demo_scale', 'demo_intervals', 'demo',
+           'format_comparison', 'add_demo_command', 'run_demo']
 
 # %% ../nbs/12_pipeline.ipynb #a81eacbc
 METHODS = tuple(REGISTRY)          # restorelcc, lora, dora, lofit, lcc-training-free, restorelcc-ffn: restorelcc.baselines
@@ -33,8 +33,6 @@ def _heads_arg(s: str):
     try: return float(s)
     except ValueError: raise RestoreLCCError(f"--heads {s!r}: give a fraction in (0, 1] (e.g. 0.25) or a count (e.g. 64)") from None
 
-TRAIN = {k: p.default for k, p in inspect.signature(train).parameters.items()}   # train()'s defaults: the paper's lr and epochs
-
 @dataclass
 class RestoreConfig(*option_classes()):
     """Every parameter of a restoration run (paper / released-code defaults): the run's own fields below, and each registered
@@ -43,11 +41,11 @@ class RestoreConfig(*option_classes()):
     heads: float | int = option(0.25, "heads to compensate: a fraction in (0, 1] of all L×H heads, or a count", parse=_heads_arg)
     n_probe: int = option(1000, "Alpaca prompts for the lost activations ΔZ and the probes", cli="probe-samples")
     n_train: int = option(2000, "Alpaca samples for training", cli="train-samples")
-    epochs: int = option(TRAIN["epochs"], "passes over the training samples")
+    epochs: int = option(TRAIN_DEFAULTS["epochs"], "passes over the training samples")
     batch_size: int = option(2, "examples per forward (micro-batch); an optimizer step sees batch-size × grad-accum × "
                                 "processes examples: 2 × 4 is the paper's batch of 8, and SmolLM2 training fits in 3.5 GB "
                                 "instead of 8.8 GB at 8 × 1")
-    lr: float = option(TRAIN["lr"], "learning rate (AdamW, linear decay)")
+    lr: float = option(TRAIN_DEFAULTS["lr"], "learning rate (AdamW, linear decay)")
     grad_accum: int = option(4, "micro-batches per optimizer step (train() itself defaults to 8 × 1)")
     max_length: int = option(MAX_LENGTH, "training sequence length in tokens")
     max_steps: int | None = option(None, "stop after this many optimizer steps (overrides --epochs; none: every step)")
@@ -67,9 +65,7 @@ class RestoreConfig(*option_classes()):
         "Validate before any work (`n_heads_total` = L×H of the pruned model, when known): the run's fields, then every method's options."
         check_choice(self.method, METHODS, "method")
         check_choice(self.dtype, DTYPES, "dtype")
-        for k in ("n_probe", "n_train", "epochs", "batch_size", "grad_accum", "max_length"):
-            v = getattr(self, k)
-            check(isinstance(v, int) and not isinstance(v, bool) and v > 0, f"{k} must be a positive integer, got {v!r}")
+        positive_ints(self, "n_probe", "n_train", "epochs", "batch_size", "grad_accum", "max_length")
         for c in option_classes(): c.check(self)
         check(self.n_probe >= 2, f"n_probe must be at least 2 (probes need a train and a test pair), got {self.n_probe}")
         check(self.lr > 0, f"lr must be positive, got {self.lr}")

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_train.ipynb #4e7a83d4
 from __future__ import annotations
-import math, time
+import inspect, math, time
 from pathlib import Path
 
 import torch
@@ -17,9 +17,9 @@ from .models import resolve_device
 from .kernels import onednn_linears
 
 # %% auto #0
-__all__ = ['MAX_LENGTH', 'CompletionDataset', 'completion_dataset', 'StepBatchSampler', 'padding_ratio', 'completion_loss',
-           'n_targets', 'completion_forward', 'completion_eval', 'save_train_state', 'optimizer_steps', 'train',
-           'save_loss_curve']
+__all__ = ['MAX_LENGTH', 'TRAIN_DEFAULTS', 'CompletionDataset', 'completion_dataset', 'StepBatchSampler', 'padding_ratio',
+           'completion_loss', 'n_targets', 'completion_forward', 'completion_eval', 'save_train_state',
+           'optimizer_steps', 'train', 'save_loss_curve']
 
 # %% ../nbs/09_train.ipynb #bb909e57
 MAX_LENGTH = 500   # training tokens of an example (prompt + response), the released code's cap
@@ -291,6 +291,9 @@ def train(model, dataset: CompletionDataset, params=None, epochs: int = 3, batch
         log["seconds"] = t_before + time.time() - t0
     log["seconds_per_step"] = log["seconds"]/max(log["steps"], 1)
     return log
+
+TRAIN_DEFAULTS = {k: p.default for k, p in inspect.signature(train).parameters.items()
+                  if p.default is not inspect.Parameter.empty}   # what train() does where a caller says nothing
 
 # %% ../nbs/09_train.ipynb #93de8699
 def save_loss_curve(log: dict, folder, name: str = "loss") -> tuple[Path, Path]:
