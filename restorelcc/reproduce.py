@@ -198,96 +198,90 @@ def _main_table_md(r: dict) -> list[str]:
             + f" | {verdict(m, g, 'perplexity')} | {verdict(m, g, 'accuracy')} |" for m, g in regimes]
     return out
 
-def _headline_md(r: dict) -> list[str]:
-    "The headline rows: perplexity and mean accuracy in %, each with its paired 95 % interval against RestoreLCC."
-    t = r["tables"]["headline"]; col = {c: i for i, c in enumerate(t["columns"])}
-    verdicts = {v["claim"]: v["verdict"] for v in r.get("verdicts", [])}
-    v = lambda label, what: next((x for c, x in verdicts.items() if c.endswith(f"beats {label} on {what}")), "")
-    out = ["| row | steps | ppl | RestoreLCC − row, ppl [95 % CI] | mean acc (%) | RestoreLCC − row, acc [95 % CI] | verdict (ppl / acc) |",
-           "|---|---|---|---|---|---|---|"]
-    for row in t["rows"]:
-        label = row[col["row"]]
-        vs = " / ".join(x for x in (v(label, "perplexity"), v(label, "accuracy")) if x) or "reference"
-        out.append(f"| {label} | {row[col['steps']]} | {row[col['ppl']]:.2f} | {row[col['ppl: RestoreLCC − row [95% CI]']] or '—'} | "
-                   f"{row[col['mean_acc']]:.2f} | {row[col['acc: RestoreLCC − row [95% CI]']] or '—'} | {vs} |")
-    return out
-
-def _verdict_sentence(label: str, ppl: str, acc: str) -> str:
-    "One line per compared row, in words: which side each measure's interval favours."
+def _verdict_sentence(label: str, ppl: str, acc: str, ppl_ci: str = "", acc_ci: str = "") -> str:
+    "One line per compared row, in words: which side each measure's interval favours, with the interval (RestoreLCC − row)."
     who = label.split(" (")[0]; short = who.split(",")[0]
     side = lambda v: "RestoreLCC" if v.startswith("reproduced") else short if v.startswith("reversed") else None
     by = {}
-    for what, v in (("perplexity", ppl), ("accuracy", acc)):
-        by.setdefault(side(v), []).append(what + (" (borderline)" if v.endswith("borderline") else ""))
+    for what, v, ci in (("perplexity", ppl, ppl_ci), ("accuracy", acc, acc_ci)):
+        by.setdefault(side(v), []).append(what + (f" {ci}" if ci else "") + (" (borderline)" if v.endswith("borderline") else ""))
     return f"- **{who}**: " + "; ".join(f"{k} better on {' and '.join(w)}" if k else f"{' and '.join(w)} inconclusive"
                                         for k, w in by.items()) + "."
 
 def _regimes_md(r: dict) -> list[str]:
-    """The main table at the paper's budget, regime by regime: each row's perplexity and accuracy with its paired interval
-    against RestoreLCC and the sparsity it keeps as evaluated, then one sentence per regime on what the intervals say."""
+    """The main table at the paper's budget in the paper's shape, one row per method and one column per regime (so its
+    size is fixed however many rows are on record): perplexity / accuracy, the paired intervals against RestoreLCC and the
+    verdicts; then one sentence per regime on what the intervals say."""
     title = next(k for k in r["tables"] if k.startswith("regimes"))
     t = r["tables"][title]; col = {c: i for i, c in enumerate(t["columns"])}
     vs = {v["claim"]: v["verdict"] for v in r.get("verdicts", [])}
     v = lambda g, label, what: vs.get(f"{g}: RestoreLCC (lr 1e-3) beats {label} on {what}", "")
-    pct = lambda x: "—" if x is None else f"{100*x:.0f} %"
+    mark = lambda x: "" if not x else {"reproduced": "✓", "reversed": "✗"}.get(x.split(",")[0], "~") + ("*" if x.endswith("borderline") else "")
     short = lambda l: l.split(",")[0].split(" (")[0] + next((f" {q}" for q in ("re-masked", "merged") if l.endswith(q)), "")
-    out = ["| regime | row | ppl | RestoreLCC − row, ppl [95 % CI] | mean acc (%) | RestoreLCC − row, acc [95 % CI] | "
-           "linear sparsity | verdict (ppl / acc) |", "|---|---|---|---|---|---|---|---|"]
-    for row in t["rows"]:
-        g, label = row[col["regime"]], row[col["row"]]
-        verdict = " / ".join(x for x in (v(g, label, "perplexity"), v(g, label, "accuracy")) if x) or "reference"
-        out.append(f"| {g} | {label} | {row[col['ppl']]:.2f} | {row[col['ppl: RestoreLCC − row [95% CI]']] or '—'} | "
-                   f"{row[col['mean_acc']]:.2f} | {row[col['acc: RestoreLCC − row [95% CI]']] or '—'} | "
-                   f"{pct(row[col['linear sparsity (as evaluated)']])} | {verdict} |")
-    pending = {}
-    for g, _ in r["tables"].get("pending rows (not yet run)", {}).get("rows", []): pending[g] = pending.get(g, 0) + 1
+    pending = [tuple(x) for x in r["tables"].get("pending rows (not yet run)", {}).get("rows", [])]
+    regimes = list(dict.fromkeys([row[col["regime"]] for row in t["rows"]] + [g for g, _ in pending]))
+    labels = list(dict.fromkeys([row[col["row"]] for row in t["rows"]] + [l for _, l in pending]))
+    cell = {(row[col["regime"]], row[col["row"]]): row for row in t["rows"]}
+    def fmt(g, label):
+        row = cell.get((g, label))
+        if row is None: return "pending" if (g, label) in pending else ""
+        sp = row[col["linear sparsity (as evaluated)"]]
+        out = f"{row[col['ppl']]:.2f} / {row[col['mean_acc']]:.2f}" + ("" if sp is None else f" ({100*sp:.0f} % zeros)")
+        cis = [row[col[k]] for k in ("ppl: RestoreLCC − row [95% CI]", "acc: RestoreLCC − row [95% CI]")]
+        if not any(cis): return out + "<br>reference"
+        return out + "<br>" + " / ".join(f"{ci or '—'} {mark(v(g, label, w))}" for ci, w in zip(cis, ("perplexity", "accuracy")))
+    out = ["| row | " + " | ".join(regimes) + " |", "|---|" + "---|"*len(regimes)]
+    out += [f"| {label} | " + " | ".join(fmt(g, label) for g in regimes) + " |" for label in labels]
     out.append("")
-    for g in dict.fromkeys(row[col["regime"]] for row in t["rows"]):
-        labels = [row[col["row"]] for row in t["rows"] if row[col["regime"]] == g]
+    for g in regimes:
+        here = [l for l in labels if (g, l) in cell]
         parts = []
         for what in ("perplexity", "accuracy"):
             by = {}
-            for l in labels:
+            for l in here:
                 x = v(g, l, what)
                 if x: by.setdefault("RestoreLCC better than" if x.startswith("reproduced") else "worse than" if x.startswith("reversed")
                                     else "inconclusive against", []).append(short(l) + (" (borderline)" if x.endswith("borderline") else ""))
             if by: parts.append(f"on {what}, " + "; ".join(f"{k} {', '.join(ls)}" for k, ls in by.items()))
-        done = f"{len(labels)} row{'s'[:len(labels) != 1]} on record" + (f", {pending[g]} pending" if pending.get(g) else "")
+        n_pending = sum(x == g for x, _ in pending)
+        done = f"{len(here)} row{'s'[:len(here) != 1]} on record" + (f", {n_pending} pending" if n_pending else "")
         out.append(f"- **{g}** ({done}): " + ("; ".join(parts) if parts else "no comparison with RestoreLCC yet") + ".")
     return out
 
 def summary_md(results_dir="results") -> str:
-    """The README's results: the tables at the paper's budget (the headline, and the main table once it runs at that budget),
-    one sentence per verdict, and links; tables at smaller budgets are in results/RESULTS.md only."""
+    """The README's results at the paper's budget, of a size that does not grow with the rows on record: the main table
+    (method × regime), the headline's verdicts in words with their intervals, and links; every full table, and the tables at
+    smaller budgets, are in results/RESULTS.md only."""
     out = []
     f = Path(results_dir)/"regimes.json"
     if f.is_file() and (r := json.loads(f.read_text()))["params"].get("profile") == "paper":
         out += [f"**The main table at the paper's budget, three pruning regimes** ({_budget(r['params'])}). One training run "
                 f"per row (seed {r['params']['seeds'][0]}); 95 % paired bootstrap intervals against RestoreLCC over the same "
                 "documents and windows, not training seeds. *Re-masked*: LoRA/DoRA merged, then put back onto the pruning's "
-                "zeros, for a model that must stay sparse. Details, costs and the pending rows: "
+                "zeros, for a model that must stay sparse. Each cell: perplexity / mean accuracy over the 7 tasks in % (the share of "
+                "zeros in the decoder linears as evaluated, where recorded), then RestoreLCC − row for each with its interval (lower "
+                "perplexity and higher accuracy are better): ✓ RestoreLCC better, ✗ the row better, ~ inconclusive, * borderline. "
+                "Details, costs and the pending rows: "
                 "[results/RESULTS.md](results/RESULTS.md).", ""] + _regimes_md(r) + [""]
-    for name, title, table in (("headline", "At the paper's training budget (the headline)", _headline_md),
-                               ("main_table", "The main table at the paper's budget", _main_table_md)):
-        f = Path(results_dir)/f"{name}.json"
-        if not f.is_file(): continue
-        r = json.loads(f.read_text()); p = r["params"]
-        if name == "main_table":
-            if p.get("profile") != "paper": continue       # a smaller budget's table: RESULTS.md has it, with its budget
-            out += [f"**{title}** ({_budget(p)}). Cells: perplexity / mean accuracy over the 7 tasks in % (± sd over seeds); "
-                    "the last two columns are the verdicts on the paper's claims that RestoreLCC has the lowest perplexity "
-                    "and the best accuracy.", ""] + table(r) + [""]
-            continue
-        vs = {v["claim"]: v["verdict"] for v in r.get("verdicts", [])}
-        rows = [row[0] for row in r["tables"]["headline"]["rows"]]
-        pairs = [(l, vs[f"RestoreLCC (lr 1e-3) beats {l} on perplexity"], vs[f"RestoreLCC (lr 1e-3) beats {l} on accuracy"])
-                 for l in rows if f"RestoreLCC (lr 1e-3) beats {l} on perplexity" in vs]
-        out += [f"**{title}** ({_budget(p)}). Each row is one training run (seed {p['seeds'][0]}); the 95 % intervals are a "
-                f"paired bootstrap ({p.get('bootstrap_iters', 5000):,} draws) over the same documents (accuracy) and windows "
-                "(perplexity), so they cover the evaluation sample, not training seeds. The table makes "
-                f"{2*len(pairs)} such comparisons, uncorrected for multiplicity; *borderline*: the bound nearest 0 lies "
-                "within two Monte-Carlo errors or one document's weight of it.", ""]
-        out += table(r) + [""] + [_verdict_sentence(*x) for x in pairs] + [""]
+    f = Path(results_dir)/"headline.json"
+    if f.is_file() and (r := json.loads(f.read_text()))["params"].get("profile") == "paper":
+        p, vs = r["params"], {v["claim"]: v["verdict"] for v in r.get("verdicts", [])}
+        t = r["tables"]["headline"]; col = {c: i for i, c in enumerate(t["columns"])}
+        claim = lambda l, w: f"RestoreLCC (lr 1e-3) beats {l} on {w}"
+        rows = [(row[col["row"]], vs[claim(row[col["row"]], "perplexity")], vs[claim(row[col["row"]], "accuracy")],
+                 row[col["ppl: RestoreLCC − row [95% CI]"]], row[col["acc: RestoreLCC − row [95% CI]"]])
+                for row in t["rows"] if claim(row[col["row"]], "perplexity") in vs]
+        out += [f"**The Wanda 50 % corner at the paper's training budget (the headline)**: RestoreLCC at lr 1e-3 against each "
+                f"row, the interval RestoreLCC − row ({_budget(p)}; one training run each, seed {p['seeds'][0]}; paired bootstrap, "
+                f"{p.get('bootstrap_iters', 5000):,} draws, over documents and windows, not training seeds; {2*len(rows)} "
+                "comparisons, uncorrected; *borderline*: the bound nearest 0 lies within two Monte-Carlo errors or one "
+                "document's weight of it). Its table, with learning rates and steps: [results/RESULTS.md](results/RESULTS.md).", ""]
+        out += [_verdict_sentence(*x) for x in rows] + [""]
+    f = Path(results_dir)/"main_table.json"
+    if f.is_file() and (r := json.loads(f.read_text()))["params"].get("profile") == "paper":   # a smaller budget's: RESULTS.md
+        out += [f"**The main table at the paper's budget** ({_budget(r['params'])}). Cells: perplexity / mean accuracy over "
+                "the 7 tasks in % (± sd over seeds); the last two columns are the verdicts on the paper's claims that "
+                "RestoreLCC has the lowest perplexity and the best accuracy.", ""] + _main_table_md(r) + [""]
     out.append("Every table, verdict and figure, each with the budget it was measured at (the quick profile's main table "
                "among them): [results/RESULTS.md](results/RESULTS.md)."
                + (" The executed experiment notebooks, with their outputs: [results/notebooks/](results/notebooks/)."
