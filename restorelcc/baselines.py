@@ -14,10 +14,10 @@ from torch import nn
 from .core import check, check_choice, logger, set_seed, content_hash, cache_dir
 from .data import alpaca_prompt
 from .models import count_params, save_checkpoint, resolve_device
-from .geometry import Site, ATTENTION, FFN, HeadGeometry, decoder_layers
+from .geometry import Site, SITES, ATTENTION, FFN, HeadGeometry, decoder_layers
 from .activations import PROMPT_MAX_LENGTH, lost_activations, weights_hash
 from .components import Components, lost_components
-from .probing import SCORERS, probe_heads, score_heads, rank_heads, select_heads, mse_scores
+from .probing import SCORERS, ANY_SITE, probe_heads, score_heads, rank_heads, select_heads, mse_scores
 from .compensation import MODES, Compensation, CompensationHandle, attach, fold_into_bias, save_compensation
 from .train import CompletionDataset, train, optimizer_steps, TRAIN_DEFAULTS
 
@@ -27,7 +27,7 @@ __all__ = ['LORA_TARGETS', 'HEAD_SCORERS', 'REGISTRY', 'pruning_masks', 'lora_mo
            'lofit_scalings', 'lofit', 'training_free_compensation', 'Restoration', 'option', 'positive_ints',
            'CompensationOptions', 'LoraOptions', 'LofitOptions', 'Method', 'restoration_method', 'option_classes',
            'probe_prompts', 'check_lost_inputs', 'check_method_args', 'scores_file', 'scored_components', 'restorelcc',
-           'restore_lofit', 'restore_training_free', 'restore_ffn', 'run_method']
+           'restore_lofit', 'restore_training_free', 'run_method']
 
 # %% ../nbs/10_baselines.ipynb #24bb1b14
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -138,13 +138,13 @@ def bias_compensation(heads, head_dim: int, seed: int = 0) -> Compensation:
     heads = [(int(l), int(h)) for l, h in heads]
     return Compensation(heads, torch.eye(head_dim).expand(len(heads), -1, -1), mode="bias", seed=seed)
 
-def train_compensation(pruned, comp: Compensation, train_ds, train_kw: dict, site: Site = ATTENTION) -> dict:
-    "Train `comp` attached at `site` of the frozen `pruned` (‖c‖ of each unit kept at each held-out loss), fold it into that site's bias; `train`'s log."
+def train_compensation(pruned, comp: Compensation, train_ds, train_kw: dict) -> dict:
+    "Train `comp` attached at its site of the frozen `pruned` (‖c‖ of each unit kept at each held-out loss), fold it into that site's bias; `train`'s log."
     comp.to(_train_device(train_kw))                                   # where `train` puts the model (buffers too)
-    with attach(pruned, comp, site):
+    with attach(pruned, comp):
         log = train(pruned, train_ds, params=list(comp.parameters()),
                     track=lambda: dict(c_norm=comp.vectors().norm(dim=1).tolist()), **train_kw)
-    fold_into_bias(pruned, comp, site)
+    fold_into_bias(pruned, comp)
     return log
 
 _NOT_IN_KEY = ("checkpoint", "resume", "checkpoint_every", "log_every", "accelerator", "val_dataset")
@@ -190,10 +190,10 @@ def lofit(pruned, train_ds, n_heads: int, train_kw: dict, l1: float = 1e-3, step
                 log=log2, scale_log=log1)
 
 # %% ../nbs/10_baselines.ipynb #0134394f
-def training_free_compensation(comp: Components, heads) -> Compensation:
-    "A frozen b-only `Compensation` with b[l, h] = mean lost activation `comp.mean[l, h]` of each selected head."
+def training_free_compensation(comp: Components, heads, site: Site = ATTENTION) -> Compensation:
+    "A frozen b-only `Compensation` at `site` with b[l, h] = mean lost activation `comp.mean[l, h]` of each selected unit."
     heads = [(int(l), int(h)) for l, h in heads]
-    c = Compensation.from_components(comp, heads, mode="bias")
+    c = Compensation.from_components(comp, heads, mode="bias", site=site.name)
     with torch.no_grad(): c.bias.copy_(torch.stack([comp.mean[l, h] for l, h in heads]))
     c.bias.requires_grad_(False)
     return c
@@ -231,8 +231,10 @@ HEAD_SCORERS = (*SCORERS, "lofit")   # RestoreLCC's head selection: restorelcc.p
 
 @dataclass
 class CompensationOptions:
-    "RestoreLCC's options (and its training-free and FFN variants'): how units are scored, what is trained, how activations are captured."
-    scorer: str = option("probe", "how heads are selected", HEAD_SCORERS)
+    "RestoreLCC's options (and its training-free and FFN variants'): where and how units are scored, what is trained, how activations are captured."
+    site: str | None = option(None, "the units compensated: attention (heads, at the o_proj input; the paper's) or ffn "
+                                    "(head_dim-sized units of the down_proj input); none: the method's own", tuple(SITES), added=True)
+    scorer: str = option("probe", "how units are selected (heads; at the ffn site: random or mse)", HEAD_SCORERS)
     K: int = option(1, "components in c_K for probing")
     mode: str = option("full", "the compensation: full (β·V + b), beta (β·V only) or bias (b only)", MODES)
     top_k_dirs: int | None = option(None, "keep only the top-k fixed directions of each head (none: all d)")
@@ -243,6 +245,9 @@ class CompensationOptions:
 
     def check(self):
         check_choice(self.scorer, HEAD_SCORERS, "head scorer"); check_choice(self.mode, MODES, "compensation mode")
+        if self.site is not None: check_choice(self.site, SITES, "compensation site")
+        check(self.site in (None, ATTENTION.name) or self.scorer in ANY_SITE, f"the {self.scorer} scorer ranks attention "
+              f"heads; at the {self.site} site score with {' or '.join(ANY_SITE)}")
         positive_ints(self, "K", "probe_max_length", "capture_batch_size")
         check(self.top_k_dirs is None or self.top_k_dirs > 0, f"top_k_dirs must be positive, got {self.top_k_dirs}")
 
@@ -274,21 +279,25 @@ class LofitOptions:
 
 @dataclass(frozen=True)
 class Method:
-    "A registered restoration method: its function, the `Site` whose units it compensates (None: it adapts the weights), its own checks."
+    """A registered restoration method: its function, the `Site`s whose units it can compensate (the first by default;
+    none: it adapts the weights), its own checks, and the options a named variant fixes."""
     fn: Callable                       # fn(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o)
-    site: Site | None = ATTENTION
+    sites: tuple = (ATTENTION,)
     check: Callable | None = None      # check(o, dense, pruned, train_ds, probe_records): one clear error, before any work
     trains: bool = True                # False: it needs no training data
     options: tuple = ()                # its options dataclasses: their defaults and checks
+    fixed: tuple = ()                  # (option, value) pairs this name always runs with, e.g. restorelcc-ffn's scorer
 
 REGISTRY: dict[str, Method] = {}
 
-def restoration_method(name: str, options=(), site: Site | None = ATTENTION, check: Callable | None = None,
-                       trains: bool = True):
-    """Register the decorated function as restoration method `name`, with its `options` dataclass(es), compensating `site`'s
-    units (None: an adapter method), validated by `check` (besides its options' own checks)."""
+def restoration_method(name: str, options=(), sites=(ATTENTION,), check: Callable | None = None, trains: bool = True,
+                       fixed: dict | None = None):
+    """Register the decorated function as restoration method `name`, with its `options` dataclass(es), compensating the
+    units of one of `sites` (the `site` option; the first by default; () for an adapter method), validated by `check`
+    (besides its options' own checks); `fixed`: options this name always runs with (a named variant of a method)."""
     def register(fn):
-        REGISTRY[name] = Method(fn, site, check, trains, tuple(options) if isinstance(options, (tuple, list)) else (options,))
+        REGISTRY[name] = Method(fn, tuple(sites), check, trains, tuple(options) if isinstance(options, (tuple, list)) else (options,),
+                                tuple((fixed or {}).items()))
         return fn
     return register
 
@@ -316,8 +325,13 @@ def check_method_args(method, pruned, n_heads, train_kw: dict, seed: int, opts: 
     valid = {f.name: f.default for c in option_classes() for f in fields(c)}    # every method accepts every option
     bad = [k for k in opts if k not in valid]
     check(not bad, f"unknown option(s) {bad} for run_method; valid options: {', '.join(valid)}")
-    o = {**valid, **opts}
     m = REGISTRY[method]
+    o = {**valid, **opts, **dict(m.fixed)}
+    if m.sites:                        # a compensation: the site it runs at, by name, from here on
+        o["site"] = o["site"] or m.sites[0].name
+        check(o["site"] in [s.name for s in m.sites], f"{method} compensates {' or '.join(s.name for s in m.sites)} units, "
+              f"not {o['site']!r}" + ("; restorelcc takes site='ffn'" if method != "restorelcc" else ""))
+    else: check(o["site"] is None, f"{method} adapts the weights; it has no compensation site (got site={o['site']!r})")
     for c in m.options: c(**{f.name: o[f.name] for f in fields(c)}).check()
     check(isinstance(train_kw, dict), f"train_kw must be a dict of train() keywords, got {type(train_kw).__name__}")
     bad = [k for k in train_kw if k not in _TRAIN_KEYS]
@@ -325,13 +339,13 @@ def check_method_args(method, pruned, n_heads, train_kw: dict, seed: int, opts: 
     check(train_kw.get("seed", seed) == seed, f"train_kw has seed {train_kw.get('seed')} but seed={seed}; give one seed")
     check(not m.trains or isinstance(train_ds, CompletionDataset) and len(train_ds) > 0,
           "train_ds must be a non-empty CompletionDataset (restorelcc.train.completion_dataset)")
-    if m.site is None:                 # an adapter method: n_heads means nothing to it
+    if not m.sites:                    # an adapter method: n_heads means nothing to it
         check(n_heads is None or (isinstance(n_heads, int) and n_heads > 0), f"n_heads must be a positive integer or None, got {n_heads!r}")
     else:                              # a compensation: n_heads of the site's L × U units, foldable into a vanilla checkpoint
-        L, U, _ = m.site.units(pruned)
+        site = SITES[o["site"]]; L, U, _ = site.units(pruned)
         check(isinstance(n_heads, int) and not isinstance(n_heads, bool) and 0 < n_heads <= L*U,
-              f"n_heads={n_heads!r}: {method} compensates 1..{L*U} {m.site.unit}s (L × {U}) of this model; give a count in that range")
-        m.site.check_bias(pruned)
+              f"n_heads={n_heads!r}: {method} compensates 1..{L*U} {site.unit}s (L × {U}) of this model; give a count in that range")
+        site.check_bias(pruned)
     if m.check is not None: m.check(o, dense, pruned, train_ds, probe_records)
     return o
 
@@ -342,16 +356,19 @@ def scores_file(train_kw: dict | None) -> Path | None:
     return None if ck is None else Path(ck).with_name(f"{Path(ck).stem}-scores.pt")
 
 def scored_components(dense, pruned, tokenizer, probe_records, o: dict, seed: int, train_ds=None, train_kw=None):
-    """(Components, head scores [L, H]) by RestoreLCC's scorer `o['scorer']` (probe | random | mse | kl | lofit). A run with a
+    """(Components, scores [L, U]) of the units of site `o['site']` (heads by default) by RestoreLCC's scorer `o['scorer']`
+    (probe | random | mse | kl | lofit; at a site other than attention, random | mse). A run with a
     training checkpoint keeps the scores beside it, and a resumed run reads them back instead of scoring again (the
     probe's dense q ⊕ r pass is most of an hour on SmolLM2 at 1,000 prompts); its resume check would catch a mismatch."""
+    site = SITES[o.get("site") or ATTENTION.name]
     kw = dict(batch_size=o["capture_batch_size"], max_length=o["probe_max_length"], cache=o["cache"])
     saved = scores_file(train_kw)
-    lost = lambda: lost_components(*lost_activations(dense, pruned, tokenizer, probe_prompts(probe_records), **kw))
+    Z = lambda: lost_activations(dense, pruned, tokenizer, probe_prompts(probe_records), **kw, site=site)
+    lost = lambda: lost_components(*Z())
     if saved is not None and (train_kw or {}).get("resume") and saved.is_file():
         logger.info(f"head scores from {saved} (the run's first session computed them); lost activations of {len(probe_records)} prompts")
         return lost(), torch.load(saved, weights_only=True)
-    logger.info(f"scoring heads: lost activations of {len(probe_records)} Alpaca prompts, {o['scorer']} scores")
+    logger.info(f"scoring {site.unit}s: lost activations of {len(probe_records)} Alpaca prompts, {o['scorer']} scores")
     if o["scorer"] == "probe":
         pr = probe_heads(dense, pruned, tokenizer, probe_records, K=o["K"], seed=seed, **kw)
         comp, scores = pr["components"], pr["scores"]
@@ -359,7 +376,9 @@ def scored_components(dense, pruned, tokenizer, probe_records, o: dict, seed: in
         comp = lost()
         sc, _ = lofit_scalings(pruned, train_ds, train_kw, o["lofit_l1"], o["lofit_steps_ratio"], o["lofit_scale_lr"], o["cache"])
         scores = lofit_rank_heads(sc, o["lofit_norm"])[0]
-    else: comp, scores = lost(), score_heads(o["scorer"], dense, pruned, tokenizer, probe_records, K=o["K"], seed=seed, **kw)
+    elif o["scorer"] == "mse":               # one capture serves both
+        Zd, Zp = Z(); comp, scores = lost_components(Zd, Zp), mse_scores(Zd, Zp)
+    else: comp, scores = lost(), score_heads(o["scorer"], dense, pruned, tokenizer, probe_records, K=o["K"], seed=seed, site=site, **kw)
     if saved is not None:
         saved.parent.mkdir(parents=True, exist_ok=True); tmp = saved.with_name(saved.name + ".tmp")
         torch.save(scores.detach().cpu(), tmp); os.replace(tmp, saved)
@@ -375,20 +394,26 @@ def _checkpoint_saver(model, tokenizer, extra=None):
     return save
 
 def _check_scorer(o, dense, pruned, train_ds, probe_records):
-    "RestoreLCC's head selection: the probe needs 2 prompts (a train and a test pair), LoFiT's ‖A‖ the training data."
+    """RestoreLCC's unit selection: the probe needs 2 prompts (a train and a test pair), LoFiT's ‖A‖ the training data; a
+    site other than attention, the same units in both models."""
     check_lost_inputs(dense, probe_records, 2 if o["scorer"] == "probe" else 1)
+    site = SITES[o["site"]]
+    check(site is ATTENTION or site.units(dense) == site.units(pruned), f"the dense and pruned models differ in their "
+          f"{site.unit}s: the {site.name} site needs an unstructured (same-shape) pruned model; a structurally pruned "
+          f"{site.path} does not record which units it kept")
     check(o["scorer"] != "lofit" or isinstance(train_ds, CompletionDataset) and len(train_ds) > 0,
           "scorer='lofit' trains LoFiT's scalings to rank the heads: give train_ds")
 
-@restoration_method("restorelcc", (CompensationOptions, LofitOptions), check=_check_scorer)
+@restoration_method("restorelcc", (CompensationOptions, LofitOptions), sites=(ATTENTION, FFN), check=_check_scorer)
 def restorelcc(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o) -> Restoration:
-    "RestoreLCC: score the heads, keep the top `n_heads`, train c = β·V + b on their o_proj input, fold c into the o_proj bias."
-    t0 = time.time()
+    """RestoreLCC: score the units of `o['site']` (heads: the paper's), keep the top `n_heads`, train c = β·V + b on their
+    input, fold c into the site's bias (o_proj's for heads)."""
+    t0 = time.time(); site = SITES[o["site"]]
     comp, scores = scored_components(dense, pruned, tokenizer, probe_records, o, seed, train_ds, train_kw)
     t1 = time.time()
     heads = select_heads(scores, n_heads)
-    c = Compensation.from_components(comp, heads, mode=o["mode"], top_k_dirs=o["top_k_dirs"], seed=seed)
-    logger.info(f"compensating {len(heads)} of {scores.numel()} heads ({o['mode']}); training on {len(train_ds)} examples")
+    c = Compensation.from_components(comp, heads, mode=o["mode"], top_k_dirs=o["top_k_dirs"], seed=seed, site=site.name)
+    logger.info(f"compensating {len(heads)} of {scores.numel()} {site.unit}s ({o['mode']}); training on {len(train_ds)} examples")
     log = train_compensation(pruned, c, train_ds, train_kw)
     return Restoration(pruned, sum(p.numel() for p in c.parameters()), log, heads, save=_checkpoint_saver(pruned, tokenizer),
                        compensation=c, scores=scores, ranking=rank_heads(scores), scorer=o["scorer"],
@@ -415,8 +440,8 @@ def _lora(dora: bool):
     restore_lora.__doc__ = f"{'DoRA' if dora else 'LoRA'} adapters on the pruned model (peft), trained; optionally merged and re-masked."
     return restore_lora
 
-restoration_method("lora", LoraOptions, site=None)(_lora(False))
-restoration_method("dora", LoraOptions, site=None)(_lora(True))
+restoration_method("lora", LoraOptions, sites=())(_lora(False))
+restoration_method("dora", LoraOptions, sites=())(_lora(True))
 
 @restoration_method("lofit", (LofitOptions, CompensationOptions))     # its cache switch is CompensationOptions.cache
 def restore_lofit(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o) -> Restoration:
@@ -431,42 +456,22 @@ def restore_lofit(dense, pruned, tokenizer, probe_records, train_ds, n_heads, tr
     return Restoration(pruned, n_tr, r["log"], r["heads"], info, _checkpoint_saver(pruned, tokenizer), r["compensation"],
                        r["scores"], r["ranking"], extras=dict(A=r["A"], scale_log=r["scale_log"]), scorer=f"lofit (‖A‖, L{o['lofit_norm']})")
 
-@restoration_method("lcc-training-free", (CompensationOptions, LofitOptions), check=_check_scorer, trains=False)
+@restoration_method("lcc-training-free", (CompensationOptions, LofitOptions), sites=(ATTENTION, FFN), check=_check_scorer, trains=False)
 def restore_training_free(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o) -> Restoration:
-    "Training-free compensation: the mean lost activation of each selected head, folded into the o_proj bias."
+    "Training-free compensation: the mean lost activation of each selected unit (heads by default), folded into the site's bias."
     comp, scores = scored_components(dense, pruned, tokenizer, probe_records, o, seed, train_ds, train_kw)
-    heads = select_heads(scores, n_heads)
-    c = training_free_compensation(comp, heads)
+    heads, site = select_heads(scores, n_heads), SITES[o["site"]]
+    c = training_free_compensation(comp, heads, site)
     fold_into_bias(pruned, c)
-    info = dict(site="o_proj input", heads=[list(h) for h in heads], n_heads=n_heads, scorer=o["scorer"], K=o["K"],
+    info = dict(site=f"{site.path} input", heads=[list(h) for h in heads], n_heads=n_heads, scorer=o["scorer"], K=o["K"],
                 bias="mean lost activation mean(ΔZ) per head", n_probe=len(probe_records), trainable_params=0,
-                folded="o_proj bias (config.attention_bias)")
+                folded=f"{site.path} bias (config.{site.bias_switch})")
     return Restoration(pruned, 0, None, heads, info, _checkpoint_saver(pruned, tokenizer), c, scores, rank_heads(scores), scorer=o["scorer"])
 
-def _check_ffn(o, dense, pruned, train_ds, probe_records):
-    check_lost_inputs(dense, probe_records, 1)
-    check(FFN.units(dense) == FFN.units(pruned), "the dense and pruned FFNs differ in shape: restorelcc-ffn needs "
-          "an unstructured (same-shape) pruned model; a structurally pruned FFN does not record which channels it kept")
-
-@restoration_method("restorelcc-ffn", CompensationOptions, site=FFN, check=_check_ffn)
-def restore_ffn(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o) -> Restoration:
-    "RestoreLCC at the FFN site (down_proj input): ΔZ, SVD, the top `n_heads` units by MSE, train β·V + b, fold into the down_proj bias."
-    prompts = probe_prompts(probe_records)
-    Zd, Zp = lost_activations(dense, pruned, tokenizer, prompts, o["capture_batch_size"], o["probe_max_length"], o["cache"], site=FFN)
-    comps, scores = lost_components(Zd, Zp), mse_scores(Zd, Zp)
-    units = select_heads(scores, n_heads)
-    comp = Compensation.from_components(comps, units, mode=o["mode"], seed=seed)
-    logger.info(f"compensating {len(units)} of {scores.numel()} FFN units ({o['mode']})")
-    log = train_compensation(pruned, comp, train_ds, train_kw, FFN)
-    comp = comp.cpu(); n_tr = sum(p.numel() for p in comp.parameters())
-    L, U, d = FFN.units(pruned)
-    info = dict(site="down_proj input", unit=f"{d} consecutive intermediate channels (head_dim)", units_per_layer=U,
-                units=[list(u) for u in units], n_units=n_heads, selection="MSE: mean ‖ΔZ‖² per unit",
-                mode=o["mode"], n_probe=len(prompts), trainable_params=n_tr,
-                folded="down_proj bias (config.mlp_bias; gate/up biases zero)")
-    extra = lambda folder: save_compensation(comp, Path(folder)/"ffn_compensation.safetensors")
-    return Restoration(pruned, n_tr, log, units, info, _checkpoint_saver(pruned, tokenizer, extra), scores=scores,
-                       ranking=rank_heads(scores), scorer="mse", extras=dict(ffn_compensation=comp))
+# RestoreLCC at the FFN site with MSE-scored units (contrastive probing is defined for heads): `restorelcc` with
+# site="ffn", scorer="mse", under the name the attn_vs_ffn cells were made with
+restoration_method("restorelcc-ffn", (CompensationOptions, LofitOptions), sites=(FFN,), check=_check_scorer,
+                   fixed=dict(scorer="mse"))(restorelcc)
 
 def run_method(method: str, dense, pruned, tokenizer, probe_records, train_ds, n_heads: int | None, train_kw: dict,
                seed: int = 0, **opts) -> Restoration:

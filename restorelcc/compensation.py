@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 from .core import check, check_choice, write_json
-from .geometry import Site, ATTENTION, decoder_layers, enable_biases_
+from .geometry import Site, SITES, ATTENTION, decoder_layers, enable_biases_
 
 # %% auto #0
 __all__ = ['MODES', 'Compensation', 'CompensationHandle', 'attach', 'fold_into_bias', 'save_compensation', 'load_compensation']
@@ -19,11 +19,12 @@ __all__ = ['MODES', 'Compensation', 'CompensationHandle', 'attach', 'fold_into_b
 MODES = ("full", "beta", "bias")
 
 class Compensation(nn.Module):
-    "Per-head c = β @ V + b for `heads` [(layer, head)], V [n, d, d] fixed directions (rows), fp32 parameters."
+    """Per-unit c = β @ V + b for `heads` [(layer, unit)] of `site` (a `SITES` name; attention: heads), V [n, d, d]
+    fixed directions (rows), fp32 parameters."""
     def __init__(self, heads, V: torch.Tensor, mode: str = "full", top_k_dirs: int | None = None,
-                 init_std: float = 1e-3, seed: int = 0):
+                 init_std: float = 1e-3, seed: int = 0, site: str = ATTENTION.name):
         super().__init__()
-        check_choice(mode, MODES, "compensation mode")
+        check_choice(mode, MODES, "compensation mode"); check_choice(site, SITES, "compensation site")
         self.heads = [(int(l), int(h)) for l, h in heads]
         check(len(self.heads) > 0, "no heads selected for compensation; select at least one head")
         check(len(set(self.heads)) == len(self.heads), "the head list has duplicates; give each (layer, head) once")
@@ -33,6 +34,7 @@ class Compensation(nn.Module):
         k = d if top_k_dirs is None else int(top_k_dirs)
         check(1 <= k <= d, f"top_k_dirs must be in 1..{d} (the head dimension), got {top_k_dirs}")
         self.mode, self.top_k_dirs, self.init_std, self.seed, self.head_dim = mode, top_k_dirs, init_std, seed, d
+        self.site = site
         self.register_buffer("V", V[:, :k].detach().float().clone())
         g = torch.Generator().manual_seed(seed)
         beta, bias = torch.randn(n, k, generator=g)*init_std, torch.randn(n, d, generator=g)*init_std
@@ -67,7 +69,7 @@ class Compensation(nn.Module):
         return cls(heads, torch.stack([comp.V[l, h] for l, h in heads]), **kw)
 
     def extra_repr(self) -> str:
-        return f"heads={len(self.heads)}, d={self.head_dim}, mode={self.mode!r}, top_k_dirs={self.top_k_dirs}"
+        return f"heads={len(self.heads)}, d={self.head_dim}, mode={self.mode!r}, top_k_dirs={self.top_k_dirs}, site={self.site!r}"
 
 # %% ../nbs/08_compensation.ipynb #5ccc8669
 class CompensationHandle:
@@ -79,6 +81,12 @@ class CompensationHandle:
     def __enter__(self): return self
     def __exit__(self, *exc): self.remove()
 
+def _site(comp: Compensation, site: Site | None) -> Site:
+    "The site `comp` was made for (its own when `site` is None), after one clear error if `site` names another."
+    check(site is None or site.name == comp.site, f"this compensation is for {comp.site} units, not {site and site.name}; "
+          "leave site out (the compensation knows its site)")
+    return SITES[comp.site]
+
 def _check_fits(model, comp: Compensation, site: Site) -> int:
     "Units per layer of `site`, after one clear error if `comp` does not fit them."
     L, U, d = site.units(model)
@@ -87,8 +95,9 @@ def _check_fits(model, comp: Compensation, site: Site) -> int:
           f"a compensated {site.unit} is outside the model's {L} layers × {U} {site.unit}s")
     return U
 
-def attach(model, comp: Compensation, site: Site = ATTENTION) -> CompensationHandle:
-    "Add c[l, u] to slice u*d:(u+1)*d of every layer's `site` input (o_proj: head u) at every position (forward pre-hooks)."
+def attach(model, comp: Compensation, site: Site | None = None) -> CompensationHandle:
+    "Add c[l, u] to slice u*d:(u+1)*d of every layer's input of `comp.site`'s linear (o_proj: head u) at every position (forward pre-hooks)."
+    site = _site(comp, site)
     U, layers = _check_fits(model, comp, site), decoder_layers(model)
     def make_hook(l):
         def hook(mod, args):
@@ -99,9 +108,9 @@ def attach(model, comp: Compensation, site: Site = ATTENTION) -> CompensationHan
 
 # %% ../nbs/08_compensation.ipynb #507a1dc5
 @torch.no_grad()
-def fold_into_bias(model, comp: Compensation, site: Site = ATTENTION):
-    "Write W·c into the bias of every compensated layer's `site` linear (in place) and set the config so a vanilla reload matches."
-    site.check_bias(model)
+def fold_into_bias(model, comp: Compensation, site: Site | None = None):
+    "Write W·c into the bias of every compensated layer's linear at `comp.site` (in place) and set the config so a vanilla reload matches."
+    site = _site(comp, site); site.check_bias(model)
     U = _check_fits(model, comp, site)
     c = comp.vectors().detach().double().cpu()
     comp_layers = comp.layers()
@@ -115,7 +124,7 @@ def fold_into_bias(model, comp: Compensation, site: Site = ATTENTION):
 
 # %% ../nbs/08_compensation.ipynb #fffb19f6
 def _meta(comp: Compensation) -> dict:
-    return dict(heads=[list(h) for h in comp.heads], mode=comp.mode, top_k_dirs=comp.top_k_dirs,
+    return dict(heads=[list(h) for h in comp.heads], site=comp.site, mode=comp.mode, top_k_dirs=comp.top_k_dirs,
                 n_directions=int(comp.V.shape[1]), head_dim=comp.head_dim, init_std=comp.init_std, seed=comp.seed,
                 direction_indices=list(range(int(comp.V.shape[1]))))
 
@@ -141,6 +150,7 @@ def load_compensation(path) -> Compensation:
     V = t["V"]
     if meta["top_k_dirs"] is not None:   # only the kept directions were stored; pad so the constructor can cut again
         V = torch.cat([V, V.new_zeros(V.shape[0], meta["head_dim"] - V.shape[1], V.shape[2])], 1)
-    comp = Compensation(meta["heads"], V, mode=meta["mode"], top_k_dirs=meta["top_k_dirs"], init_std=meta["init_std"], seed=meta["seed"])
+    comp = Compensation(meta["heads"], V, mode=meta["mode"], top_k_dirs=meta["top_k_dirs"], init_std=meta["init_std"], seed=meta["seed"],
+                        site=meta.get("site", ATTENTION.name))   # files written before the site was recorded: attention
     with torch.no_grad(): comp.beta.copy_(t["beta"]); comp.bias.copy_(t["bias"])
     return comp

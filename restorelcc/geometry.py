@@ -12,8 +12,8 @@ from torch import nn
 from .core import RestoreLCCError, check
 
 # %% auto #0
-__all__ = ['BIAS_SWITCHES', 'ATTENTION', 'FFN', 'text_config', 'decoder_layers', 'HeadGeometry', 'add_bias_', 'enable_biases_',
-           'Site']
+__all__ = ['BIAS_SWITCHES', 'ATTENTION', 'FFN', 'SITES', 'text_config', 'decoder_layers', 'HeadGeometry', 'add_bias_',
+           'enable_biases_', 'Site']
 
 # %% ../nbs/02a_geometry.ipynb #70f0312b
 def text_config(model_or_config):
@@ -143,3 +143,4 @@ class Site:
 
 ATTENTION = Site("attention", "self_attn.o_proj", "attention_bias", "head", "lost", "restorelcc_kept_heads")
 FFN = Site("ffn", "mlp.down_proj", "mlp_bias", "FFN unit", "lost-ffn")   # structural pruning keeps every FFN unit's place
+SITES = {s.name: s for s in (ATTENTION, FFN)}   # by name (a config field, a compensation file): a third site is one more value

@@ -14,12 +14,12 @@ from .data import alpaca_pair
 from .activations import (PROMPT_MAX_LENGTH, lost_activations, cached_head_activations, hooked_forward, kept_heads, align_heads,
                                     _batches)
 from .components import lost_components, main_component
-from .geometry import ATTENTION, decoder_layers
+from .geometry import Site, ATTENTION, decoder_layers
 
 # %% auto #0
-__all__ = ['SCORERS', 'sentence_encoder', 'contrastive_negatives', 'train_probes', 'pair_split', 'as_pairs', 'probe_features',
-           'probe_inputs', 'probe_heads', 'probe_null', 'kl_scores', 'mse_scores', 'score_heads', 'rank_heads',
-           'n_selected', 'select_heads']
+__all__ = ['SCORERS', 'ANY_SITE', 'sentence_encoder', 'contrastive_negatives', 'train_probes', 'pair_split', 'as_pairs',
+           'probe_features', 'probe_inputs', 'probe_heads', 'probe_null', 'kl_scores', 'mse_scores', 'score_heads',
+           'rank_heads', 'n_selected', 'select_heads']
 
 # %% ../nbs/07_probing.ipynb #0598a795
 @functools.lru_cache(maxsize=1)
@@ -157,24 +157,28 @@ def kl_scores(dense, pruned, tokenizer, prompts, batch_size: int = 8, max_length
 
 # %% ../nbs/07_probing.ipynb #e2a6a023
 SCORERS = ("probe", "random", "mse", "kl")
+ANY_SITE = ("random", "mse")   # the scorers that score the units of any `Site`; probe and kl read attention heads
 
 def mse_scores(Z_dense: torch.Tensor, Z_pruned: torch.Tensor) -> torch.Tensor:
-    "MSE score of every unit `[L, U]`: mean over prompts of ‖ΔZ‖² (heads here; FFN units in restorelcc-ffn)."
+    "MSE score of every unit `[L, U]`: mean over prompts of ‖ΔZ‖² (attention heads, or another `Site`'s units)."
     return ((Z_dense - Z_pruned) ** 2).sum(-1).mean(0)
 
 def score_heads(method: str, dense, pruned, tokenizer, records, K: int = 1, seed: int = 0, batch_size: int = 8,
-                max_length: int = PROMPT_MAX_LENGTH, kl_samples: int = 32, cache: bool = True, **probe_kw) -> torch.Tensor:
-    "Head scores `[L, H]` (higher = more important) by `method`: probe | random | mse | kl."
+                max_length: int = PROMPT_MAX_LENGTH, kl_samples: int = 32, cache: bool = True, site: Site = ATTENTION,
+                **probe_kw) -> torch.Tensor:
+    "Scores `[L, U]` of `site`'s units, heads by default (higher = more important), by `method`: probe | random | mse | kl."
     check_choice(method, SCORERS, "head scorer")
+    check(site is ATTENTION or method in ANY_SITE, f"the {method} scorer reads attention heads; at the {site.name} site "
+          f"score with {' or '.join(ANY_SITE)}")
     if method == "probe":
         return probe_heads(dense, pruned, tokenizer, records, K=K, seed=seed, batch_size=batch_size,
                            max_length=max_length, cache=cache, **probe_kw)["scores"]
     if method == "random":
-        L, H, _ = ATTENTION.units(pruned)
-        return torch.rand(L, H, generator=torch.Generator().manual_seed(seed))
+        L, U, _ = site.units(pruned)
+        return torch.rand(L, U, generator=torch.Generator().manual_seed(seed))
     prompts = [p for p, _ in as_pairs(records)]
     if method == "mse":
-        Zd, Zp = lost_activations(dense, pruned, tokenizer, prompts, batch_size, max_length, cache=cache)
+        Zd, Zp = lost_activations(dense, pruned, tokenizer, prompts, batch_size, max_length, cache=cache, site=site)
         return mse_scores(Zd, Zp)
     return kl_scores(dense, pruned, tokenizer, prompts[:kl_samples], batch_size, max_length)
 
