@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
-from .core import check, logger, content_hash, cache_dir
+from .core import check, logger, content_hash, cache_dir, cached_at
 from .data import bos_ids
 from .geometry import Site, ATTENTION, decoder_layers
 from .kernels import onednn_linears
@@ -17,8 +17,7 @@ from .kernels import onednn_linears
 # %% auto #0
 __all__ = ['PROMPT_MAX_LENGTH', 'weights_hash', 'last_token_index', 'prompt_batch', 'position_ids_from_mask', 'hooked_forward',
            'head_activations', 'collect_head_activations', 'kept_heads', 'align_heads', 'tokenizer_hash',
-           'activations_key', 'cache_load', 'cache_save', 'save_tensors', 'cached', 'cached_head_activations',
-           'lost_activations']
+           'activations_key', 'cache_load', 'save_tensors', 'cached', 'cached_head_activations', 'lost_activations']
 
 # %% ../nbs/05_activations.ipynb #70f300c1
 def weights_hash(model) -> str:
@@ -156,10 +155,6 @@ def cache_load(key: str, names=None, n: int | None = None) -> dict | None:
         logger.warning(f"activation cache {p.name} is unreadable ({type(e).__name__}); recomputing")
     return None
 
-def cache_save(key: str, tensors: dict, meta: dict | None = None) -> Path:
-    "Write `tensors` as cache entry `key` atomically (temporary file + rename)."
-    return save_tensors(_cache_path(key), tensors, meta)
-
 def save_tensors(p: Path, tensors: dict, meta: dict | None = None) -> Path:
     "Write `tensors` to the safetensors file `p` atomically (temporary file + rename; nothing left behind on failure)."
     from safetensors.torch import save_file
@@ -174,13 +169,8 @@ def save_tensors(p: Path, tensors: dict, meta: dict | None = None) -> Path:
 
 def cached(key: str | None, compute, n: int | None = None, meta: dict | None = None, what: str | None = None) -> dict:
     "Cache entry `key` if it holds tensors of length `n`, else `compute()` (a dict of tensors) saved under `key`; `key=None`: no cache."
-    hit = None if key is None else cache_load(key, n=n)
-    if hit is not None:
-        if what: logger.info(f"{what} from the cache ({key})")
-        return hit
-    out = compute()
-    if key is not None: cache_save(key, out, meta)
-    return out
+    return cached_at(None if key is None else _cache_path(key), compute, lambda t, p: save_tensors(p, t, meta),
+                     lambda p: cache_load(key, n=n), what)
 
 # %% ../nbs/05_activations.ipynb #9f3d402c
 def cached_head_activations(model, tokenizer, texts, batch_size: int = 8, max_length: int = PROMPT_MAX_LENGTH, cache: bool = True,

@@ -13,7 +13,7 @@ import torch
 # %% auto #0
 __all__ = ['logger', 'THIRD_PARTY', 'run_log', 'VERBOSITY', 'RestoreLCCError', 'check', 'check_choice', 'RunLog', 'setup_logging',
            'quiet_third_party', 'quietly', 'content_hash', 'file_hash', 'check_out_dir', 'atomic_dir', 'write_json',
-           'set_seed', 'cache_dir']
+           'set_seed', 'cache_dir', 'cached_at']
 
 # %% ../nbs/00_core.ipynb #41772218
 class RestoreLCCError(Exception):
@@ -221,3 +221,29 @@ def cache_dir() -> Path:
     "The cache folder: `$RESTORELCC_CACHE`, else `~/.cache/restorelcc` (XDG_CACHE_HOME respected)."
     d = os.environ.get("RESTORELCC_CACHE") or Path(os.environ.get("XDG_CACHE_HOME", Path.home()/".cache"))/"restorelcc"
     return Path(d)
+
+# %% ../nbs/00_core.ipynb #80699d90
+def cached_at(path, compute, save, read, what: str | None = None):
+    """The cache entry at `path` (a file or folder named by a content hash): `read(path)` when it is there and reads (None:
+    unusable, made again), else `compute()`, written by `save(value, tmp)` under a temporary name beside `path` that then
+    becomes `path` (nothing half-written is ever found); the value either way. `path=None`: no cache, `compute()`."""
+    path = None if path is None else Path(path)
+    if path is not None and path.exists():
+        hit = read(path)
+        if hit is not None:
+            if what: logger.info(f"{what} from the cache ({path.stem})")
+            return hit
+    value = compute()
+    if path is None: return value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    drop = lambda p: shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+    try:
+        save(value, tmp)
+        if path.exists():                           # another process made it meanwhile (keep it), or it is unusable
+            if read(path) is not None: drop(tmp); return value
+            drop(path)                              # an unusable entry goes only once its replacement is complete
+        os.replace(tmp, path)
+    except BaseException:
+        drop(tmp); raise
+    return value

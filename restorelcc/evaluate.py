@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
-from .core import check, check_choice, logger, cache_dir, content_hash, write_json, quietly, run_log
+from .core import check, check_choice, logger, cache_dir, cached_at, content_hash, write_json, quietly, run_log
 from .data import perplexity_windows, TASKS, PAPER_TASKS, task_docs
 
 # %% auto #0
@@ -94,11 +94,11 @@ def task_dir() -> Path:
     "A cache folder holding the 8 generated task YAMLs, keyed by their content (which names lm-eval's install path)."
     import lm_eval
     texts = {t: task_yaml(t) for t in TASKS}
+    def save(texts, tmp):
+        tmp.mkdir()
+        for t, text in texts.items(): (tmp/f"{t}.yaml").write_text(text)
     d = cache_dir()/"lm_eval_tasks"/content_hash(texts, lm_eval.__version__)
-    if not all((d/f"{t}.yaml").is_file() for t in TASKS):
-        d.mkdir(parents=True, exist_ok=True)
-        for t, text in texts.items():
-            tmp = d/f".{t}.yaml.tmp{os.getpid()}"; tmp.write_text(text); os.replace(tmp, d/f"{t}.yaml")
+    cached_at(d, lambda: texts, save, lambda p: p if all((p/f"{t}.yaml").is_file() for t in TASKS) else None)
     return d
 
 # %% ../nbs/11_evaluate.ipynb #834b6f95

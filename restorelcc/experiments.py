@@ -8,7 +8,7 @@ import json, math, statistics, time
 from pathlib import Path
 
 import torch
-from .core import check, logger, content_hash, cache_dir, atomic_dir, write_json
+from .core import check, logger, content_hash, cache_dir, cached_at, write_json
 from .models import tiny_llama, load_model, save_checkpoint, count_params
 from .kernels import machine_info
 from .prune import pruning_masks, remask_
@@ -85,16 +85,16 @@ def pruned_model(params: dict, method: str, sparsity: float | None = None, patte
     key = pruned_key(params, model, method, sparsity, pattern, seed)
     folder = cache_dir()/"pruned"/key
     record = cells_dir(params)/"pruned"/f"{key}.safetensors" if method == "wanda" and calib == "float32" else None
-    if (folder/"model.safetensors").is_file() and (record is None or record.is_file()):
-        logger.info(f"pruned model from the cache ({key})")
-        return load_model(folder)
-    norms = None if record is None else load_file(record) if record.is_file() else {}
-    model, rep = prune(model, tok, method, sparsity, pattern, n_calib=params["n_calib"], seqlen=params["calib_seqlen"],
-                       seed=seed, wanda_norms=norms, calib_dtype=calib)
-    if record is not None and not record.is_file(): save_tensors(record, norms)
-    with atomic_dir(folder, overwrite=True) as tmp:
-        save_checkpoint(model, tok, tmp); (tmp/"prune.json").write_text(json.dumps(rep, default=str))
-    return model, tok
+    def compute():
+        norms = None if record is None else load_file(record) if record.is_file() else {}
+        pm, rep = prune(model, tok, method, sparsity, pattern, n_calib=params["n_calib"], seqlen=params["calib_seqlen"],
+                        seed=seed, wanda_norms=norms, calib_dtype=calib)
+        if record is not None and not record.is_file(): save_tensors(record, norms)
+        return pm, tok, rep
+    def save(out, tmp):
+        tmp.mkdir(); save_checkpoint(out[0], tok, tmp); (tmp/"prune.json").write_text(json.dumps(out[2], default=str))
+    usable = lambda f: load_model(f) if (f/"model.safetensors").is_file() and (record is None or record.is_file()) else None
+    return cached_at(folder, compute, save, usable, "pruned model")[:2]
 
 # %% ../nbs/15_experiments.ipynb #7d05879f
 def eval_row(model, tok, params: dict, tasks=None) -> dict:
@@ -205,12 +205,10 @@ def write_cell(f: Path, row: dict) -> dict:
     return row
 
 def cached_cell(f: Path | None, compute, what: str = "cell") -> dict:
-    "The JSON record in cell file `f` when it exists, else `compute()`, written there; `f=None`: no cache."
-    if f is not None and f.is_file():
-        logger.info(f"{what}: from the cell cache ({f.stem})")
-        return json.loads(f.read_text())
-    row = compute()
-    return row if f is None else write_cell(f, row)
+    "The JSON record in cell file `f` when it exists, else `compute()`, written there (its training checkpoints go); `f=None`: no cache."
+    row = cached_at(f, compute, lambda r, p: write_json(p, r), lambda p: json.loads(p.read_text()), f"{what}: cell")
+    if f is not None: drop_partials(f)
+    return row
 
 def table_cell(params: dict, regime: str = WANDA50, method: str = "restorelcc", seed: int = 0,
                cache: bool | None = None, evaluate: bool = True, sparse: bool = False, **cfg) -> dict:

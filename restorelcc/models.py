@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from .core import RestoreLCCError, check, check_choice, logger, cache_dir, file_hash, quietly
+from .core import RestoreLCCError, check, check_choice, logger, cache_dir, cached_at, file_hash, quietly
 from .data import package_dir, offline
 from .geometry import decoder_layers, HeadGeometry
 
@@ -81,22 +81,20 @@ def _source_hash(name: str) -> str:
 def packaged_checkpoint(name: str) -> Path:
     "A cached fp32 safetensors checkpoint of a packaged model, built from its GGUF on first use."
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    out = cache_dir()/"models"/f"{name}-{_source_hash(name)}"
-    if (out/"config.json").exists() and any(out.glob("*.safetensors")): return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    logger.info(f"dequantizing the packaged {name} GGUF once into {out} (about 30 s)")
-    t0 = time.time()
-    with tempfile.TemporaryDirectory(dir=out.parent) as work:
-        work = Path(work); src, fname = _gguf_source(name, work)
-        tok = AutoTokenizer.from_pretrained(src, gguf_file=fname)
-        model = AutoModelForCausalLM.from_pretrained(src, gguf_file=fname, dtype=torch.float32)
+    out, t0 = cache_dir()/"models"/f"{name}-{_source_hash(name)}", time.time()
+    def dequantize():
+        logger.info(f"dequantizing the packaged {name} GGUF once into {out} (about 30 s)")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=out.parent) as work:          # a multi-part GGUF is joined here
+            src, fname = _gguf_source(name, Path(work))
+            tok = AutoTokenizer.from_pretrained(src, gguf_file=fname)
+            model = AutoModelForCausalLM.from_pretrained(src, gguf_file=fname, dtype=torch.float32)
         model.hf_quantizer = None
         if hasattr(model.config, "quantization_config"): del model.config.quantization_config
-        (work/fname).unlink(missing_ok=True)
-        tmp = work/"ckpt"; model.save_pretrained(tmp); tok.save_pretrained(tmp)
-        if out.exists(): shutil.rmtree(out)
-        tmp.rename(out)
-    logger.info(f"cached {name} in {time.time()-t0:.0f} s")
+        return model, tok
+    def save(mt, tmp):
+        mt[0].save_pretrained(tmp); mt[1].save_pretrained(tmp); logger.info(f"cached {name} in {time.time()-t0:.0f} s")
+    cached_at(out, dequantize, save, lambda p: p if (p/"config.json").exists() and any(p.glob("*.safetensors")) else None)
     return out
 
 # %% ../nbs/02_models.ipynb #e0ac9088
