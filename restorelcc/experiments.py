@@ -43,10 +43,13 @@ DENSE = "dense (not pruned)"   # the reference row: `table_cell(params, DENSE, "
 
 # %% ../nbs/15_experiments.ipynb #53540df2
 def profile_params(ns: dict) -> dict:
-    "The profile's parameters from a notebook's namespace (papermill injects them into the globals)."
+    """The parameters of profile `ns['profile']` (a notebook's globals): `PROFILES[profile]` with what papermill injected
+    or the notebook set on top. They also go into `ns` where it lacks them, so a notebook run by hand (only `profile` in
+    its parameters cell) sees the same names as under papermill, and no notebook copies a profile's values."""
     from restorelcc.reproduce import PROFILES
-    missing = [k for k in PROFILES["smoke"] if k not in ns]
-    check(not missing, f"the notebook's parameters cell lacks {missing}; define every key of restorelcc.reproduce.PROFILES")
+    check(ns.get("profile") in PROFILES, f"the notebook's parameters cell must set profile to one of {', '.join(PROFILES)}, "
+          f"got {ns.get('profile')!r}")
+    for k, v in PROFILES[ns["profile"]].items(): ns.setdefault(k, v)
     return {k: ns[k] for k in [*PROFILES["smoke"], "grad_accum", "calib_dtype", "results_dir"] if k in ns}   # results_dir: where `table_cell` keeps cells
 
 # %% ../nbs/15_experiments.ipynb #73cc28a2

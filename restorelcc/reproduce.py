@@ -81,8 +81,9 @@ def run_experiment(name: str, profile: str = "smoke", nbs=None, results="results
         anc = next(p for p in (d.absolute(), *d.absolute().parents) if p.exists())
         check(anc.is_dir() and os.access(anc, os.W_OK), f"cannot create or write {d}: {anc} is not a writable folder; "
               "choose other --results/--figures folders")
-    params = dict(PROFILES[profile], **(extra or {}), results_dir=str(results.absolute()), figures_dir=str(figures.absolute()))
-    key = content_hash(file_hash(nb), params)
+    dirs = dict(results_dir=str(results.absolute()), figures_dir=str(figures.absolute()))
+    key = content_hash(file_hash(nb), dict(PROFILES[profile], **(extra or {}), **dirs))   # everything the run reads
+    params = dict(profile=profile, **(extra or {}), **dirs)   # the notebook's profile_params fills in the profile's values
     m = _marker(results, name)
     if not force and m.is_file() and json.loads(m.read_text()).get("key") == key:
         logger.info(f"{name}: up to date ({profile}), skipped"); return dict(json.loads(m.read_text()), skipped=True)

@@ -34,7 +34,8 @@ def test_experiment_smoke(name, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_parameters_cell_declares_the_profile(name, caplog):
-    "papermill sees every profile key in the parameters cell (one assignment per line), so it injects no 'unknown' ones."
+    """papermill parses the parameters cell (one assignment per line) and finds what `reproduce` injects (profile and the
+    folders), so it injects no 'unknown' ones; no profile value is copied there (`profile_params` fills them in)."""
     from papermill.inspection import _infer_parameters
     from papermill.iorw import load_notebook_node
     from restorelcc.reproduce import PROFILES
@@ -42,8 +43,10 @@ def test_parameters_cell_declares_the_profile(name, caplog):
     with caplog.at_level(logging.WARNING, logger="papermill"):
         declared = {p.name for p in _infer_parameters(nb, name="python3", language="python")}
     assert not caplog.records, f"{name}: papermill cannot parse the parameters cell: {caplog.records[0].getMessage()}"
-    missing = set(PROFILES["smoke"]) | {"results_dir", "figures_dir"}
-    assert not (missing - declared), f"{name}: the parameters cell does not declare {sorted(missing - declared)}"
+    missing = {"profile", "results_dir", "figures_dir"} - declared
+    assert not missing, f"{name}: the parameters cell does not declare {sorted(missing)}"
+    copied = declared & (set(PROFILES["smoke"]) - {"profile"})
+    assert not copied, f"{name}: the parameters cell copies the profile's {sorted(copied)}; profile_params fills them in"
 
 
 def test_committed_results_are_not_git_ignored():
