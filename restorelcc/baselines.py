@@ -96,24 +96,26 @@ def save_lora(peft_model, tokenizer, folder) -> Path:
 
 # %% ../nbs/10_baselines.ipynb #84f46e74
 class HeadScaling(nn.Module):
-    "LoFiT's step-1 scalings: head (l, h)'s o_proj-input slice z becomes z ⊙ (1 + A[l, h]); A [L, H, d] fp32, init 0."
-    def __init__(self, n_layers: int, n_heads: int, head_dim: int):
+    """LoFiT's step-1 scalings: unit (l, h)'s input slice z at `site` (heads: the o_proj input) becomes z ⊙ (1 + A[l, h]);
+    A [L, H, d] fp32, init 0."""
+    def __init__(self, n_layers: int, n_heads: int, head_dim: int, site: str = ATTENTION.name):
         super().__init__()
-        self.A = nn.Parameter(torch.zeros(n_layers, n_heads, head_dim))
+        check_choice(site, SITES, "scaling site")
+        self.A, self.site = nn.Parameter(torch.zeros(n_layers, n_heads, head_dim)), site
     def l1(self) -> torch.Tensor: return self.A.abs().sum()
     def extra_repr(self) -> str: return "A: " + "×".join(map(str, self.A.shape))
 
 def attach_scaling(model, scaling: HeadScaling) -> CompensationHandle:
-    "Multiply every head's o_proj-input slice by (1 + A[l, h]) at every position (forward pre-hooks); removable handle."
-    g = HeadGeometry.from_model(model)
-    check(tuple(scaling.A.shape) == (g.n_layers, g.n_heads, g.head_dim), f"the scalings are {tuple(scaling.A.shape)} "
-          f"but the model has {g.n_layers} layers × {g.n_heads} heads × {g.head_dim}")
+    "Multiply every unit's input slice at the scalings' site by (1 + A[l, h]) at every position (forward pre-hooks); removable handle."
+    site = SITES[scaling.site]; L, U, d = site.units(model)
+    check(tuple(scaling.A.shape) == (L, U, d), f"the scalings are {tuple(scaling.A.shape)} "
+          f"but the model has {L} layers × {U} {site.unit}s × {d}")
     def make_hook(l):
         def hook(mod, args):
             x = args[0]
             return (x * (1 + scaling.A[l]).flatten().to(device=x.device, dtype=x.dtype),) + tuple(args[1:])
         return hook
-    return CompensationHandle([ATTENTION.linear(b).register_forward_pre_hook(make_hook(l)) for l, b in enumerate(g.layers)])
+    return CompensationHandle([site.linear(b).register_forward_pre_hook(make_hook(l)) for l, b in enumerate(decoder_layers(model))])
 
 def lofit_rank_heads(A, p: float = 1) -> tuple[torch.Tensor, list[tuple[int, int]]]:
     "(scores [L, H] = ‖A[l, h]‖_p, all heads from the highest score down) from LoFiT's scalings (a tensor or `HeadScaling`)."
@@ -133,10 +135,10 @@ def _total_steps(ds, train_kw: dict) -> int:
     if kw["max_steps"]: return kw["max_steps"]
     return optimizer_steps(len(ds), kw["batch_size"], kw["grad_accum"], kw["epochs"])
 
-def bias_compensation(heads, head_dim: int, seed: int = 0) -> Compensation:
-    "A b-only `Compensation` (β frozen at 0) for `heads`: LoFiT's step-2 bias vectors, init N(0, 1e-3)."
+def bias_compensation(heads, head_dim: int, seed: int = 0, site: Site = ATTENTION) -> Compensation:
+    "A b-only `Compensation` (β frozen at 0) for `heads` (units of `site`): LoFiT's step-2 bias vectors, init N(0, 1e-3)."
     heads = [(int(l), int(h)) for l, h in heads]
-    return Compensation(heads, torch.eye(head_dim).expand(len(heads), -1, -1), mode="bias", seed=seed)
+    return Compensation(heads, torch.eye(head_dim).expand(len(heads), -1, -1), mode="bias", seed=seed, site=site.name)
 
 def train_compensation(pruned, comp: Compensation, train_ds, train_kw: dict) -> dict:
     "Train `comp` attached at its site of the frozen `pruned` (‖c‖ of each unit kept at each held-out loss), fold it into that site's bias; `train`'s log."
@@ -149,42 +151,43 @@ def train_compensation(pruned, comp: Compensation, train_ds, train_kw: dict) -> 
 
 _NOT_IN_KEY = ("checkpoint", "resume", "checkpoint_every", "log_every", "accelerator", "val_dataset")
 
-def _scalings_key(pruned, train_ds, kw: dict, l1: float) -> str:
-    "Content hash of everything LoFiT's step 1 depends on: the pruned weights, both datasets, the training settings, L1."
+def _scalings_key(pruned, train_ds, kw: dict, l1: float, site: Site = ATTENTION) -> str:
+    "Content hash of everything LoFiT's step 1 depends on: the pruned weights, both datasets, the training settings, L1, the site."
     ds_hash = lambda d: None if d is None else content_hash(d.examples, d.pad_id)
     kw = {**{k: TRAIN_DEFAULTS[k] for k in ("epochs", "batch_size", "lr", "grad_accum", "max_steps", "seed")}, **kw}   # train()'s where kw is silent
     return content_hash("lofit-scalings-v1", weights_hash(pruned), ds_hash(train_ds), ds_hash(kw.get("val_dataset")),
-                        {k: v for k, v in kw.items() if k not in _NOT_IN_KEY}, l1)
+                        {k: v for k, v in kw.items() if k not in _NOT_IN_KEY}, l1,
+                        *([site.name] if site is not ATTENTION else []))   # attention: the key it always had
 
 def lofit_scalings(pruned, train_ds, train_kw: dict, l1: float = 1e-3, steps_ratio: float = 1.0,
-                   scale_lr: float | None = None, cache: bool = True) -> tuple[HeadScaling, dict]:
-    "LoFiT's step 1 on the frozen `pruned`: scalings (1 + A) of every head, trained with L1 `l1`; (scalings, log), the model unchanged."
-    g = HeadGeometry.from_model(pruned)
+                   scale_lr: float | None = None, cache: bool = True, site: Site = ATTENTION) -> tuple[HeadScaling, dict]:
+    "LoFiT's step 1 on the frozen `pruned`: scalings (1 + A) of every unit of `site` (heads), trained with L1 `l1`; (scalings, log), the model unchanged."
+    L, U, d = site.units(pruned)
     check(l1 >= 0, f"lofit_l1 must be >= 0, got {l1}"); check(steps_ratio > 0, f"lofit_steps_ratio must be > 0, got {steps_ratio}")
     kw = train_kw if steps_ratio == 1 else dict(train_kw, max_steps=max(1, round(steps_ratio*_total_steps(train_ds, train_kw))))
     if scale_lr is not None: kw = dict(kw, lr=scale_lr)
     own = train_kw.get("checkpoint")                    # the run's own training checkpoint (step 2's), if it has one
     if cache:            # one content-keyed training checkpoint: runs that share step 1 train it once, and resume it
         where = cache_dir() if own is None else Path(own).parent                      # beside the run's own when it has one
-        kw = dict(kw, checkpoint=where/"lofit-scalings"/f"{_scalings_key(pruned, train_ds, kw, l1)}.pt", resume=True)
+        kw = dict(kw, checkpoint=where/"lofit-scalings"/f"{_scalings_key(pruned, train_ds, kw, l1, site)}.pt", resume=True)
     elif own is not None:                               # its own checkpoint, beside step 2's
         c = Path(own); kw = dict(kw, checkpoint=c.with_name(f"{c.stem}-scalings{c.suffix}"))
-    sc = HeadScaling(g.n_layers, g.n_heads, g.head_dim).to(_train_device(train_kw))
-    logger.info(f"LoFiT step 1: scalings of all {g.n_total} heads, L1 {l1}")
+    sc = HeadScaling(L, U, d, site.name).to(_train_device(train_kw))
+    logger.info(f"LoFiT step 1: scalings of all {L*U} {site.unit}s, L1 {l1}")
     with attach_scaling(pruned, sc):
         log = train(pruned, train_ds, params=[sc.A], extra_loss=lambda m, b, o: l1*sc.l1(), **kw)
     return sc, log
 
 def lofit(pruned, train_ds, n_heads: int, train_kw: dict, l1: float = 1e-3, steps_ratio: float = 1.0, p: float = 1,
-          seed: int = 0, scale_lr: float | None = None, cache: bool = True) -> dict:
+          seed: int = 0, scale_lr: float | None = None, cache: bool = True, site: Site = ATTENTION) -> dict:
     "LoFiT on `pruned` (in place): scalings + L1 on all heads (lr `scale_lr`, default the biases'), rank by ‖A‖_p, train biases of the top `n_heads`, fold."
     for q in pruned.parameters(): q.requires_grad_(False)
     train_kw = dict(train_kw, seed=seed)
-    sc, log1 = lofit_scalings(pruned, train_ds, train_kw, l1, steps_ratio, scale_lr, cache)
+    sc, log1 = lofit_scalings(pruned, train_ds, train_kw, l1, steps_ratio, scale_lr, cache, site)
     scores, ranking = lofit_rank_heads(sc, p)
     heads = ranking[:n_heads]
-    comp = bias_compensation(heads, sc.A.shape[-1], seed)
-    logger.info(f"LoFiT step 2: biases of the top {n_heads} heads")
+    comp = bias_compensation(heads, sc.A.shape[-1], seed, site)
+    logger.info(f"LoFiT step 2: biases of the top {n_heads} {site.unit}s")
     log2 = train_compensation(pruned, comp, train_ds, train_kw)
     return dict(model=pruned, heads=heads, scores=scores, ranking=ranking, A=sc.A.detach().cpu(), compensation=comp.cpu(),
                 log=log2, scale_log=log1)
@@ -234,7 +237,7 @@ class CompensationOptions:
     "RestoreLCC's options (and its training-free and FFN variants'): where and how units are scored, what is trained, how activations are captured."
     site: str | None = option(None, "the units compensated: attention (heads, at the o_proj input; the paper's) or ffn "
                                     "(head_dim-sized units of the down_proj input); none: the method's own", tuple(SITES), added=True)
-    scorer: str = option("probe", "how units are selected (heads; at the ffn site: random or mse)", HEAD_SCORERS)
+    scorer: str = option("probe", "how units are selected (at the ffn site: random, mse, kl or lofit)", HEAD_SCORERS)
     K: int = option(1, "components in c_K for probing")
     mode: str = option("full", "the compensation: full (β·V + b), beta (β·V only) or bias (b only)", MODES)
     top_k_dirs: int | None = option(None, "keep only the top-k fixed directions of each head (none: all d)")
@@ -246,8 +249,6 @@ class CompensationOptions:
     def check(self):
         check_choice(self.scorer, HEAD_SCORERS, "head scorer"); check_choice(self.mode, MODES, "compensation mode")
         if self.site is not None: check_choice(self.site, SITES, "compensation site")
-        check(self.site in (None, ATTENTION.name) or self.scorer in ANY_SITE, f"the {self.scorer} scorer ranks attention "
-              f"heads; at the {self.site} site score with {' or '.join(ANY_SITE)}")
         positive_ints(self, "K", "probe_max_length", "capture_batch_size")
         check(self.top_k_dirs is None or self.top_k_dirs > 0, f"top_k_dirs must be positive, got {self.top_k_dirs}")
 
@@ -330,7 +331,7 @@ def check_method_args(method, pruned, n_heads, train_kw: dict, seed: int, opts: 
     if m.sites:                        # a compensation: the site it runs at, by name, from here on
         o["site"] = o["site"] or m.sites[0].name
         check(o["site"] in [s.name for s in m.sites], f"{method} compensates {' or '.join(s.name for s in m.sites)} units, "
-              f"not {o['site']!r}" + ("; restorelcc takes site='ffn'" if method != "restorelcc" else ""))
+              f"not {o['site']!r}")
     else: check(o["site"] is None, f"{method} adapts the weights; it has no compensation site (got site={o['site']!r})")
     for c in m.options: c(**{f.name: o[f.name] for f in fields(c)}).check()
     check(isinstance(train_kw, dict), f"train_kw must be a dict of train() keywords, got {type(train_kw).__name__}")
@@ -374,7 +375,7 @@ def scored_components(dense, pruned, tokenizer, probe_records, o: dict, seed: in
         comp, scores = pr["components"], pr["scores"]
     elif o["scorer"] == "lofit":             # LoFiT's selection: ‖A‖ of its step-1 scalings, trained on the training data
         comp = lost()
-        sc, _ = lofit_scalings(pruned, train_ds, train_kw, o["lofit_l1"], o["lofit_steps_ratio"], o["lofit_scale_lr"], o["cache"])
+        sc, _ = lofit_scalings(pruned, train_ds, train_kw, o["lofit_l1"], o["lofit_steps_ratio"], o["lofit_scale_lr"], o["cache"], site)
         scores = lofit_rank_heads(sc, o["lofit_norm"])[0]
     elif o["scorer"] == "mse":               # one capture serves both
         Zd, Zp = Z(); comp, scores = lost_components(Zd, Zp), mse_scores(Zd, Zp)
@@ -398,6 +399,8 @@ def _check_scorer(o, dense, pruned, train_ds, probe_records):
     site other than attention, the same units in both models."""
     check_lost_inputs(dense, probe_records, 2 if o["scorer"] == "probe" else 1)
     site = SITES[o["site"]]
+    check(site is ATTENTION or o["scorer"] in (*ANY_SITE, "lofit"), f"the {o['scorer']} scorer ranks attention heads; at "
+          f"the {site.name} site score with {' or '.join((*ANY_SITE, 'lofit'))}")
     check(site is ATTENTION or site.units(dense) == site.units(pruned), f"the dense and pruned models differ in their "
           f"{site.unit}s: the {site.name} site needs an unstructured (same-shape) pruned model; a structurally pruned "
           f"{site.path} does not record which units it kept")
@@ -443,16 +446,17 @@ def _lora(dora: bool):
 restoration_method("lora", LoraOptions, sites=())(_lora(False))
 restoration_method("dora", LoraOptions, sites=())(_lora(True))
 
-@restoration_method("lofit", (LofitOptions, CompensationOptions))     # its cache switch is CompensationOptions.cache
+@restoration_method("lofit", (LofitOptions, CompensationOptions), sites=(ATTENTION, FFN))   # cache: CompensationOptions.cache
 def restore_lofit(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o) -> Restoration:
-    "LoFiT: scalings of every head with L1, the top `n_heads` by ‖A‖, then their biases; folded into the o_proj bias."
+    "LoFiT: scalings of every head (unit of the site) with L1, the top `n_heads` by ‖A‖, then their biases; folded into the o_proj (site's) bias."
+    site = SITES[o["site"]]
     r = lofit(pruned, train_ds, n_heads, train_kw, l1=o["lofit_l1"], steps_ratio=o["lofit_steps_ratio"],
-              p=o["lofit_norm"], scale_lr=o["lofit_scale_lr"], seed=seed, cache=o["cache"])
+              p=o["lofit_norm"], scale_lr=o["lofit_scale_lr"], seed=seed, cache=o["cache"], site=site)
     n_tr = sum(p.numel() for p in r["compensation"].parameters())
-    info = dict(site="o_proj input", heads=[list(h) for h in r["heads"]], n_heads=n_heads, l1=o["lofit_l1"],
+    info = dict(site=f"{site.path} input", heads=[list(h) for h in r["heads"]], n_heads=n_heads, l1=o["lofit_l1"],
                 steps_ratio=o["lofit_steps_ratio"], ranking_norm=o["lofit_norm"], trainable_params=n_tr,
                 scale_params=r["A"].numel(), scale_steps=r["scale_log"]["steps"],
-                scale_final_loss=r["scale_log"]["losses"][-1], folded="o_proj bias (config.attention_bias)")
+                scale_final_loss=r["scale_log"]["losses"][-1], folded=f"{site.path} bias (config.{site.bias_switch})")
     return Restoration(pruned, n_tr, r["log"], r["heads"], info, _checkpoint_saver(pruned, tokenizer), r["compensation"],
                        r["scores"], r["ranking"], extras=dict(A=r["A"], scale_log=r["scale_log"]), scorer=f"lofit (‖A‖, L{o['lofit_norm']})")
 

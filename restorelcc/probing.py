@@ -135,21 +135,22 @@ def _patch_hook(H: int, d: int, B: int, Zd_layer: torch.Tensor):
 
 def _kl(logp, logq): return (logp.exp() * (logp - logq)).sum(-1)
 
-def kl_scores(dense, pruned, tokenizer, prompts, batch_size: int = 8, max_length: int = PROMPT_MAX_LENGTH) -> torch.Tensor:
-    "Mean drop of KL(dense ‖ pruned) at the last prompt token when each head alone is patched to its dense value, `[L, H]`."
-    _, H, d = ATTENTION.units(pruned); layers = decoder_layers(pruned); L = len(layers)
-    kept = kept_heads(pruned); total = torch.zeros(L, H, dtype=torch.float64)
+def kl_scores(dense, pruned, tokenizer, prompts, batch_size: int = 8, max_length: int = PROMPT_MAX_LENGTH,
+              site: Site = ATTENTION) -> torch.Tensor:
+    "Mean drop of KL(dense ‖ pruned) at the last prompt token when each unit of `site` (head) alone is patched to its dense value, `[L, H]`."
+    _, H, d = site.units(pruned); layers = decoder_layers(pruned); L = len(layers)
+    kept = site.kept(pruned); total = torch.zeros(L, H, dtype=torch.float64)
     n_batches = -(-len(prompts) // batch_size)
     for idx, ids, mask, last in tqdm(_batches(tokenizer, prompts, batch_size, max_length, side="left"), total=n_batches,
                                      desc="kl scores", leave=False):
         B = ids.shape[0]
-        Zd, lg_d = hooked_forward(dense, ids, mask, None, logits=True)       # all tokens [B, T, L, H, d], [B, T, V]
+        Zd, lg_d = hooked_forward(dense, ids, mask, None, logits=True, site=site)   # all tokens [B, T, L, H, d], [B, T, V]
         Zd = align_heads(Zd, kept); logp_d = lg_d[:, -1].double().log_softmax(-1)
-        _, lg_p = hooked_forward(pruned, ids, mask, last, logits=True)
+        _, lg_p = hooked_forward(pruned, ids, mask, last, logits=True, site=site)
         base = _kl(logp_d, lg_p.double().log_softmax(-1))                      # [B]
         for l in range(L):
-            hd = ATTENTION.linear(layers[l]).register_forward_pre_hook(_patch_hook(H, d, B, Zd[:, :, l]))
-            try: _, lg = hooked_forward(pruned, ids.repeat(H, 1), mask.repeat(H, 1), last.repeat(H), logits=True)
+            hd = site.linear(layers[l]).register_forward_pre_hook(_patch_hook(H, d, B, Zd[:, :, l]))
+            try: _, lg = hooked_forward(pruned, ids.repeat(H, 1), mask.repeat(H, 1), last.repeat(H), logits=True, site=site)
             finally: hd.remove()
             kl = _kl(logp_d.repeat(H, 1), lg.double().log_softmax(-1)).view(H, B)
             total[l] += (base[None] - kl).sum(1)
@@ -157,7 +158,7 @@ def kl_scores(dense, pruned, tokenizer, prompts, batch_size: int = 8, max_length
 
 # %% ../nbs/07_probing.ipynb #e2a6a023
 SCORERS = ("probe", "random", "mse", "kl")
-ANY_SITE = ("random", "mse")   # the scorers that score the units of any `Site`; probe and kl read attention heads
+ANY_SITE = ("random", "mse", "kl")   # the scorers that score the units of any `Site`; the probe reads attention heads
 
 def mse_scores(Z_dense: torch.Tensor, Z_pruned: torch.Tensor) -> torch.Tensor:
     "MSE score of every unit `[L, U]`: mean over prompts of ‖ΔZ‖² (attention heads, or another `Site`'s units)."
@@ -180,7 +181,7 @@ def score_heads(method: str, dense, pruned, tokenizer, records, K: int = 1, seed
     if method == "mse":
         Zd, Zp = lost_activations(dense, pruned, tokenizer, prompts, batch_size, max_length, cache=cache, site=site)
         return mse_scores(Zd, Zp)
-    return kl_scores(dense, pruned, tokenizer, prompts[:kl_samples], batch_size, max_length)
+    return kl_scores(dense, pruned, tokenizer, prompts[:kl_samples], batch_size, max_length, site)
 
 # %% ../nbs/07_probing.ipynb #f9b0447d
 def rank_heads(scores: torch.Tensor) -> list[tuple[int, int]]:
