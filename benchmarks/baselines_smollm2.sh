@@ -11,7 +11,7 @@ test -d $RUNS/prune/wanda-50 || $R prune --model smollm2-135m --method wanda --s
 mkdir -p $RUNS/eval $B
 for m in $METHODS; do
   $R restore --method $m --dense smollm2-135m --pruned $RUNS/prune/wanda-50 --out $RUNS/restore/wanda-50-$m \
-      --heads 0.25 --probe-samples 500 --train-samples 1000 --epochs 1 --max-steps 40 --seed 0 --overwrite
+      --probe-samples 500 --train-samples 1000 --epochs 1 --max-steps 40 --seed 0 --overwrite
   $R evaluate --model $RUNS/restore/wanda-50-$m --tasks paper --limit $LIMIT --ppl --efficiency \
       --out $RUNS/eval/$m-l$LIMIT.json --overwrite
   cp $RUNS/restore/wanda-50-$m/run.json $B/restore_$m.json; cp $RUNS/eval/$m-l$LIMIT.json $B/eval_${m}_l$LIMIT.json

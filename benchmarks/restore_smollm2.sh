@@ -8,7 +8,7 @@ R=.venv/bin/restorelcc
 test -d $RUNS/prune/wanda-50 || $R prune --model smollm2-135m --method wanda --sparsity 0.5 --out $RUNS/prune/wanda-50
 # paper recipe at CPU scale: 500 probe prompts, 25 % of heads, 1 epoch over 1000 Alpaca samples, max length 500
 /usr/bin/time -v $R restore --dense smollm2-135m --pruned $RUNS/prune/wanda-50 --out $RUNS/restore/wanda-50-lcc \
-    --heads 0.25 --probe-samples 500 --train-samples 1000 --epochs 1 --seed 0 --overwrite 2> $RUNS/restore_time.txt
+    --probe-samples 500 --train-samples 1000 --epochs 1 --seed 0 --overwrite 2> $RUNS/restore_time.txt
 grep -E "Maximum resident|Elapsed" $RUNS/restore_time.txt
 mkdir -p $RUNS/eval
 for m in smollm2-135m:dense $RUNS/prune/wanda-50:pruned $RUNS/restore/wanda-50-lcc:restored; do

@@ -29,6 +29,7 @@ from restorelcc.models import load_model
 from restorelcc.geometry import HeadGeometry, decoder_layers
 from restorelcc.kernels import onednn_faster, onednn_grad_faster, matmul_gflops, machine_info, cpu_name
 from restorelcc.compensation import Compensation, attach
+from restorelcc.pipeline import RestoreConfig
 from restorelcc.train import completion_dataset, train, padding_ratio, StepBatchSampler
 
 TODAY = dict(batch_size=2, grad_accum=4, group_by_length=False, head_at_labels=False, onednn=False)
@@ -139,7 +140,7 @@ def main(argv=None):
     ap.add_argument("--model", default="smollm2-135m")
     ap.add_argument("--n", type=int, default=128, help="Alpaca training examples (train split, first n)")
     ap.add_argument("--steps", type=int, default=10, help="optimizer steps of 8 examples per variant")
-    ap.add_argument("--heads", type=float, default=0.25, help="fraction of heads compensated (seeded random choice)")
+    ap.add_argument("--heads", type=float, default=RestoreConfig.heads, help="fraction of heads compensated (seeded random choice; default: RestoreConfig's)")
     ap.add_argument("--max-length", type=int, default=500)
     ap.add_argument("--compile", action="store_true", help="also time torch.compile of the frozen model (minutes to compile)")
     ap.add_argument("--bf16", action="store_true", help="also time the default path with the frozen model in bf16")

@@ -11,8 +11,8 @@ import torch
 from .core import RestoreLCCError, check, check_choice
 
 # %% auto #0
-__all__ = ['ALPACA_FIELDS', 'TASKS', 'PAPER_TASKS', 'package_dir', 'read_jsonl', 'offline', 'data_root', 'load_alpaca',
-           'alpaca_prompt', 'alpaca_pair', 'task_source', 'task_docs', 'text_documents', 'bos_ids',
+__all__ = ['ALPACA_FIELDS', 'TASKS', 'PAPER_TASKS', 'SEQLEN', 'N_CALIB', 'package_dir', 'read_jsonl', 'offline', 'data_root',
+           'load_alpaca', 'alpaca_prompt', 'alpaca_pair', 'task_source', 'task_docs', 'text_documents', 'bos_ids',
            'perplexity_windows', 'calibration_windows']
 
 # %% ../nbs/01_data.ipynb #c37c3608
@@ -170,7 +170,10 @@ def bos_ids(tokenizer) -> list[int]:
 def _token_stream(tokenizer, docs) -> torch.Tensor:
     return torch.tensor(tokenizer("\n\n".join(docs), add_special_tokens=False)["input_ids"], dtype=torch.long)
 
-def perplexity_windows(tokenizer, seqlen: int = 512, n_windows: int | None = None, source: str = "wiki") -> torch.Tensor:
+SEQLEN = 512     # tokens in a calibration or perplexity window (the package default; the papers use 2048)
+N_CALIB = 128    # calibration windows of a pruning (Wanda, SparseGPT)
+
+def perplexity_windows(tokenizer, seqlen: int = SEQLEN, n_windows: int | None = None, source: str = "wiki") -> torch.Tensor:
     "Non-overlapping windows (n × seqlen) of the joined held-out text, in order; each starts with the tokenizer's BOS."
     check(seqlen > 1, f"seqlen must be > 1, got {seqlen}")
     bos = bos_ids(tokenizer); body = seqlen - len(bos)
@@ -179,7 +182,7 @@ def perplexity_windows(tokenizer, seqlen: int = 512, n_windows: int | None = Non
     w = ids[: n*body].view(n, body)
     return torch.cat([torch.tensor(bos, dtype=torch.long).expand(n, len(bos)), w], 1)
 
-def calibration_windows(tokenizer, n: int = 128, seqlen: int = 512, source: str = "c4", seed: int = 0) -> torch.Tensor:
+def calibration_windows(tokenizer, n: int = N_CALIB, seqlen: int = SEQLEN, source: str = "c4", seed: int = 0) -> torch.Tensor:
     "`n` calibration windows (n × seqlen): random document (long enough), random offset, seeded as in Wanda."
     check(n > 0 and seqlen > 1, f"need n > 0 and seqlen > 1, got n={n}, seqlen={seqlen}")
     bos = bos_ids(tokenizer); body = seqlen - len(bos)

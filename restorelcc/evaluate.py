@@ -10,13 +10,13 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 from .core import check, check_choice, logger, cache_dir, cached_at, content_hash, write_json, quietly, run_log
-from .data import perplexity_windows, TASKS, PAPER_TASKS, task_docs
+from .data import perplexity_windows, TASKS, PAPER_TASKS, task_docs, SEQLEN
 
 # %% auto #0
-__all__ = ['LM_EVAL_YAML', 'TASK_OVERRIDES', 'window_nll', 'perplexity', 'model_perplexity', 'packaged_dataset', 'task_yaml',
-           'task_dir', 'offline_env', 'task_manager', 'parse_tasks', 'lm_eval_tasks', 'evaluate', 'efficiency',
-           'mean_of_task_means', 'ppl_of_windows', 'one_unit', 'paired_bootstrap', 'ci_verdict', 'se_verdict',
-           'format_table', 'add_evaluate_command', 'run_evaluate']
+__all__ = ['PPL_WINDOWS', 'LM_EVAL_YAML', 'TASK_OVERRIDES', 'window_nll', 'perplexity', 'model_perplexity', 'packaged_dataset',
+           'task_yaml', 'task_dir', 'offline_env', 'task_manager', 'parse_tasks', 'lm_eval_tasks', 'evaluate',
+           'efficiency', 'mean_of_task_means', 'ppl_of_windows', 'one_unit', 'paired_bootstrap', 'ci_verdict',
+           'se_verdict', 'format_table', 'add_evaluate_command', 'run_evaluate']
 
 # %% ../nbs/11_evaluate.ipynb #7f3e5700
 @torch.no_grad()
@@ -38,8 +38,10 @@ def perplexity(model, windows: torch.Tensor, batch_size: int = 4, desc: str = "p
     "exp(mean NLL) of `model` over the token windows (n × seqlen), every next-token prediction counted once."
     return math.exp(window_nll(model, windows, batch_size, desc, onednn).sum().item()/(windows.shape[0]*(windows.shape[1] - 1)))
 
+PPL_WINDOWS = 64   # perplexity windows of an evaluation (the paper profile's)
+
 @quietly
-def model_perplexity(model, tokenizer, seqlen: int = 512, n_windows: int | None = 64, source: str = "wiki", batch_size: int = 4,
+def model_perplexity(model, tokenizer, seqlen: int = SEQLEN, n_windows: int | None = PPL_WINDOWS, source: str = "wiki", batch_size: int = 4,
                      per_window: bool = False) -> dict:
     "Perplexity of `model` on the packaged held-out text: `n_windows` windows of `seqlen` tokens (None: all of it)."
     w = perplexity_windows(tokenizer, seqlen=seqlen, n_windows=n_windows, source=source)
@@ -343,8 +345,8 @@ def add_evaluate_command(sub):
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N documents of each task")
     p.add_argument("--batch-size", type=int, default=16, help="lm-eval batch size (default 16)")
     p.add_argument("--ppl", action="store_true", help="also compute perplexity on the packaged held-out wiki text")
-    p.add_argument("--ppl-windows", type=int, default=64, help="number of perplexity windows (default 64)")
-    p.add_argument("--seqlen", type=int, default=512, help="perplexity window length in tokens (default 512)")
+    p.add_argument("--ppl-windows", type=int, default=PPL_WINDOWS, help=f"number of perplexity windows (default {PPL_WINDOWS})")
+    p.add_argument("--seqlen", type=int, default=SEQLEN, help=f"perplexity window length in tokens (default {SEQLEN})")
     p.add_argument("--efficiency", action="store_true", help="also report parameters, sparsity and forward tokens/s")
     from restorelcc.models import add_model_args
     add_model_args(p)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, asdict, field, fields
 from pathlib import Path
 
 from .core import RestoreLCCError, check, check_choice, logger, content_hash, atomic_dir, check_out_dir, write_json, quietly, run_log
-from .data import load_alpaca, alpaca_pair
+from .data import load_alpaca, alpaca_pair, SEQLEN
 from .models import load_model, save_checkpoint, count_params, DTYPES
 from .geometry import HeadGeometry, text_config
 from .activations import weights_hash, tokenizer_hash, kept_heads
@@ -262,8 +262,8 @@ def run_restore(a) -> Path:
     return out
 
 # %% ../nbs/12_pipeline.ipynb #074ff5c8
-DEMO = dict(model="smollm2-135m", method="wanda", sparsity=0.5, n_calib=16, seqlen=512, n_probe=64, n_train=192,
-            epochs=1, max_length=256, heads=0.25, limit=30, ppl_windows=16, n_val=64, tasks="paper")
+DEMO = dict(model="smollm2-135m", method="wanda", sparsity=0.5, n_calib=16, seqlen=SEQLEN, n_probe=64, n_train=192,
+            epochs=1, max_length=256, heads=RestoreConfig.heads, limit=30, ppl_windows=16, n_val=64, tasks="paper")
 
 def demo_scale(p: dict) -> str:
     "One line saying what the demo runs."
@@ -287,7 +287,7 @@ def _evaluate_row(model, tok, tasks, limit, ppl_windows, val) -> dict:
                    docs={t: [s["acc"] for s in v["samples"]] for t, v in r["tasks"].items()})
     return row
 
-def demo_intervals(rows: dict, seqlen: int = 512) -> dict:
+def demo_intervals(rows: dict, seqlen: int = SEQLEN) -> dict:
     "Paired 95 % bootstrap intervals of what pruning cost (pruned − dense) and restoration gave (restored − pruned)."
     from restorelcc.evaluate import paired_bootstrap, ppl_of_windows, mean_of_task_means
     out = {}

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 from .core import check, check_choice, content_hash, logger, set_seed, atomic_dir, write_json, check_out_dir, quietly, run_log
-from .data import calibration_windows
+from .data import calibration_windows, N_CALIB, SEQLEN
 from .models import count_params, add_model_args
 from .geometry import decoder_layers, HeadGeometry, text_config, add_bias_, enable_biases_
 
@@ -360,7 +360,7 @@ def update_config_(model, plan: dict, kept_heads: list[list[int]]):
 # %% ../nbs/04_prune.ipynb #c450f942
 CALIB_DTYPES = ("float64", "float32")
 
-def check_prune_args(method: str, sparsity: float | None, pattern=None, n_calib: int = 128, seqlen: int = 512,
+def check_prune_args(method: str, sparsity: float | None, pattern=None, n_calib: int = N_CALIB, seqlen: int = SEQLEN,
                      calib_dtype: str = "float64") -> tuple:
     "Validate the pruning arguments before any work; returns (sparsity, (N, M) or None)."
     check_choice(method, METHODS, "pruning method"); check_choice(calib_dtype, CALIB_DTYPES, "calibration dtype")
@@ -377,8 +377,8 @@ def check_prune_args(method: str, sparsity: float | None, pattern=None, n_calib:
 
 @torch.no_grad()
 @quietly
-def prune(model, tokenizer, method: str, sparsity: float | None = None, pattern=None, n_calib: int = 128,
-          seqlen: int = 512, calib_source: str = "c4", seed: int = 0, layers=LINEARS, batch_size: int = 8,
+def prune(model, tokenizer, method: str, sparsity: float | None = None, pattern=None, n_calib: int = N_CALIB,
+          seqlen: int = SEQLEN, calib_source: str = "c4", seed: int = 0, layers=LINEARS, batch_size: int = 8,
           kv_groups_removed: int | None = None, windows: torch.Tensor | None = None,
           bias_compensation: bool = True, wanda_norms: dict | None = None, calib_dtype: str = "float64") -> tuple:
     """Prune `model` (in place; structured slices it) -> (model, report). `layers`: the linear layers of each block.
@@ -445,8 +445,8 @@ def prune(model, tokenizer, method: str, sparsity: float | None = None, pattern=
     return model, report
 
 # %% ../nbs/04_prune.ipynb #bd45a5ef
-def prune_run(model_name, out, method: str, sparsity: float | None = None, pattern=None, n_calib: int = 128,
-              seqlen: int = 512, calib_source: str = "c4", seed: int = 0, layers=LINEARS, overwrite: bool = False,
+def prune_run(model_name, out, method: str, sparsity: float | None = None, pattern=None, n_calib: int = N_CALIB,
+              seqlen: int = SEQLEN, calib_source: str = "c4", seed: int = 0, layers=LINEARS, overwrite: bool = False,
               batch_size: int = 8, bias_compensation: bool = True, dtype="float32", device: str | None = "cpu",
               calib_dtype: str = "float64") -> Path:
     "Load `model_name` (in `dtype`, on `device`), prune it and write the run folder `out` (checkpoint + run.json); returns `out`."
@@ -477,8 +477,8 @@ def add_prune_command(sub):
     p.add_argument("--method", required=True, help=f"one of {', '.join(METHODS)}")
     p.add_argument("--sparsity", type=float, default=None, help="fraction in (0, 1) (default N/M with --pattern)")
     p.add_argument("--pattern", default=None, help="N:M semi-structured pattern, e.g. 2:4 or 4:8 (unstructured methods)")
-    p.add_argument("--n-calib", type=int, default=128, help="calibration windows (default 128)")
-    p.add_argument("--seqlen", type=int, default=512, help="calibration window length in tokens (default 512)")
+    p.add_argument("--n-calib", type=int, default=N_CALIB, help=f"calibration windows (default {N_CALIB})")
+    p.add_argument("--seqlen", type=int, default=SEQLEN, help=f"calibration window length in tokens (default {SEQLEN})")
     p.add_argument("--calib-source", default="c4", choices=["c4", "wiki-calib"], help="packaged calibration text")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--layers", default=",".join(LINEARS), help="comma-separated linear layers of each block to prune")

@@ -8,6 +8,9 @@ import json, math, os, sys, time
 from pathlib import Path
 
 from .core import RestoreLCCError, check, check_choice, content_hash, file_hash, logger, write_json, run_log
+from .data import N_CALIB, SEQLEN
+from .evaluate import PPL_WINDOWS
+from .pipeline import RestoreConfig
 
 # %% auto #0
 __all__ = ['PROFILES', 'WIDGET', 'VERDICTS', 'RESULTS_ORDER', 'experiments_dir', 'list_experiments', 'keep_notebook',
@@ -15,24 +18,26 @@ __all__ = ['PROFILES', 'WIDGET', 'VERDICTS', 'RESULTS_ORDER', 'experiments_dir',
            'update_readme', 'add_reproduce_command', 'run_reproduce']
 
 # %% ../nbs/14_reproduce.ipynb #ae70c9a8
+_R = RestoreConfig()   # the paper's restoration settings (released-code defaults): the paper profile's, and every profile's heads
 PROFILES = {
     "smoke": dict(profile="smoke", model="tiny", n_calib=4, calib_seqlen=64, n_probe=24, n_train=16, epochs=1,
                   batch_size=4, max_length=256, eval_limit=4, ppl_windows=2, ppl_seqlen=64, seeds=[0], side_seeds=[0],
-                  heads=0.25, tasks="arc_easy", second_model=None, n_val=4, val_every=2, per_doc=True),
-    "quick": dict(profile="quick", model="smollm2-135m", n_calib=32, calib_seqlen=512, n_probe=256, n_train=64,
-                  epochs=1, batch_size=8, max_length=256, eval_limit=25, ppl_windows=16, ppl_seqlen=512,
-                  seeds=[0, 1, 2], side_seeds=[0], heads=0.25, tasks="paper", second_model="gemma3-270m", n_val=0,
+                  heads=_R.heads, tasks="arc_easy", second_model=None, n_val=4, val_every=2, per_doc=True),
+    "quick": dict(profile="quick", model="smollm2-135m", n_calib=32, calib_seqlen=SEQLEN, n_probe=256, n_train=64,
+                  epochs=1, batch_size=8, max_length=256, eval_limit=25, ppl_windows=16, ppl_seqlen=SEQLEN,
+                  seeds=[0, 1, 2], side_seeds=[0], heads=_R.heads, tasks="paper", second_model="gemma3-270m", n_val=0,
                   val_every=0, per_doc=False),
-    "full": dict(profile="full", model="smollm2-135m", n_calib=128, calib_seqlen=512, n_probe=1000, n_train=2000,
-                 epochs=3, batch_size=8, max_length=500, eval_limit=None, ppl_windows=None, ppl_seqlen=512,
-                 seeds=[0, 1, 2], side_seeds=[0, 1, 2], heads=0.25, tasks="paper", second_model="gemma3-270m", n_val=200,
+    "full": dict(profile="full", model="smollm2-135m", n_calib=N_CALIB, calib_seqlen=SEQLEN, n_probe=_R.n_probe, n_train=_R.n_train,
+                 epochs=_R.epochs, batch_size=8, max_length=_R.max_length, eval_limit=None, ppl_windows=None, ppl_seqlen=SEQLEN,
+                 seeds=[0, 1, 2], side_seeds=[0, 1, 2], heads=_R.heads, tasks="paper", second_model="gemma3-270m", n_val=200,
                  val_every=50, per_doc=True),
-    # the paper's training budget (2,000 Alpaca samples × 3 epochs, batch 8 as 2 × 4, max length 500) on SmolLM2-135M,
-    # one seed; 500 documents of each task (all of RTE's 277), 64 perplexity windows, 200 held-out Alpaca examples
-    "paper": dict(profile="paper", model="smollm2-135m", n_calib=128, calib_seqlen=512, n_probe=1000, n_train=2000,
-                  epochs=3, batch_size=2, grad_accum=4, max_length=500, eval_limit=500, ppl_windows=64, ppl_seqlen=512,
-                  seeds=[0], side_seeds=[0], heads=0.25, tasks="paper", second_model=None, n_val=200, val_every=50,
-                  per_doc=True),
+    # the paper's training budget (2,000 Alpaca samples × 3 epochs, batch 8 as 2 × 4, max length 500: RestoreConfig's
+    # defaults) on SmolLM2-135M, one seed; 500 documents of each task (all of RTE's 277), 64 perplexity windows, 200
+    # held-out Alpaca examples
+    "paper": dict(profile="paper", model="smollm2-135m", n_calib=N_CALIB, calib_seqlen=SEQLEN, n_probe=_R.n_probe, n_train=_R.n_train,
+                  epochs=_R.epochs, batch_size=_R.batch_size, grad_accum=_R.grad_accum, max_length=_R.max_length, eval_limit=500,
+                  ppl_windows=PPL_WINDOWS, ppl_seqlen=SEQLEN, seeds=[0], side_seeds=[0], heads=_R.heads, tasks="paper",
+                  second_model=None, n_val=200, val_every=50, per_doc=True),
 }
 
 def experiments_dir(nbs=None) -> Path:
