@@ -73,7 +73,7 @@ def cells_dir(params: dict) -> Path:
 
 def pruned_model(params: dict, method: str, sparsity: float | None = None, pattern: str | None = None, seed: int = 0):
     """(model, tokenizer) pruned as asked (calibration in `calib_dtype(params)`), from the cache when the same pruning
-    was done before. In float64 the pruned model is the same on every CPU. In float32, a Wanda pruning's calibration is
+    was done before. In float64 the masks are the same under any kernel and thread count of one CPU. In float32, a Wanda pruning's calibration is
     recorded beside the cells (`cells/pruned/<key>.safetensors`) and replayed whenever the cache is gone, so the rows
     of one results folder start from the same pruned weights. The record is a data file and is not committed: a fresh
     checkout on another CPU re-prunes, and its float32 rounding can flip a few weights at the threshold (each cell

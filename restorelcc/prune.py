@@ -196,7 +196,7 @@ def _stats_hooks(linears: dict, kinds, stats: dict):
 def calibrate_blocks(model, windows: torch.Tensor, prune_block: Callable, targets=LINEARS, kinds=("sq",),
                      batch_size: int = 8, desc: str = "prune", dtype: torch.dtype | None = None):
     """Feed `windows` block by block; per block: collect InputStats of `targets`, `prune_block(i, block, stats)`, recompute.
-    `dtype`: run the calibration forwards on a copy of each block in `dtype` (float64: the same statistics on every CPU)."""
+    `dtype`: run the calibration forwards on a copy of each block in `dtype` (float64: the same statistics under any matmul kernel and thread count)."""
     hidden, kwargs = block_inputs(model, windows, batch_size)
     if dtype is not None: hidden, kwargs = _cast(hidden, dtype), _cast(kwargs, dtype)
     for i, block in enumerate(tqdm(decoder_layers(model), desc=desc, leave=False)):
@@ -382,8 +382,8 @@ def prune(model, tokenizer, method: str, sparsity: float | None = None, pattern=
           kv_groups_removed: int | None = None, windows: torch.Tensor | None = None,
           bias_compensation: bool = True, wanda_norms: dict | None = None, calib_dtype: str = "float64") -> tuple:
     """Prune `model` (in place; structured slices it) -> (model, report). `layers`: the linear layers of each block.
-    `calib_dtype`: the precision of the calibration pass, scores and SparseGPT update ("float64": the same masks on
-    every CPU, kernel and thread count; "float32": the faster pass of earlier results, whose last bits vary).
+    `calib_dtype`: the precision of the calibration pass, scores and SparseGPT update ("float64": the same masks under
+    any kernel and thread count on one CPU, not across CPUs for SparseGPT; "float32": the faster pass of earlier results).
     `wanda_norms`: an empty dict is filled with Wanda's calibration (Σx² per layer input); a filled one is replayed
     without calibrating (the masks then depend on the record only)."""
     sparsity, pat = check_prune_args(method, sparsity, pattern, n_calib, seqlen, calib_dtype)
@@ -485,8 +485,8 @@ def add_prune_command(sub):
     p.add_argument("--batch-size", type=int, default=8, help="calibration windows per forward")
     p.add_argument("--no-bias-compensation", action="store_true", help="structured: skip FLAP's bias compensation")
     p.add_argument("--calib-dtype", default="float64", choices=CALIB_DTYPES, help="precision of the calibration pass: "
-                   "float64 (default) gives the same masks on every CPU, kernel and thread count; float32 is faster, "
-                   "its masks can differ in a few near-tied weights between machines")
+                   "float64 (default) gives the same masks under any matmul kernel and thread count on one CPU (not "
+                   "across CPUs for SparseGPT); float32 is faster, its masks also vary with the kernel and threads")
     add_model_args(p, "where the calibration passes run")
     p.add_argument("--out", required=True, help="run folder to create (must not exist unless --overwrite)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out")
