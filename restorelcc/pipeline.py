@@ -344,7 +344,7 @@ def format_comparison(res: dict) -> str:
     cost and what restoration gave with their paired 95 % intervals, and one line saying what the run showed."""
     p, rows, ci = res["params"], res["rows"], res["intervals"]
     names, w = ("dense", "pruned", "restored"), 36
-    ms = [("ppl", f"perplexity ({p['ppl_windows']} windows × 512)", 1, 2), ("val_loss", f"held-out loss ({p['n_val']} examples)", 1, 3)]
+    ms = [("ppl", f"perplexity ({p['ppl_windows']} windows × {SEQLEN})", 1, 2), ("val_loss", f"held-out loss ({p['n_val']} examples)", 1, 3)]
     if "mean_acc" in rows["dense"]: ms.append(("mean_acc", f"mean acc, % ({len(rows['dense']['acc'])} tasks × {p['limit']} docs)", 100, 1))
     lines = [f"{'':<{w}}" + "".join(f"{n:>9}" for n in names) + f"  {'pruning: pruned − dense':>26}  {'restoring: restored − pruned':>28}"]
     for k, label, s, dg in ms:
