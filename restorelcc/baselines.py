@@ -22,12 +22,12 @@ from .compensation import MODES, Compensation, CompensationHandle, attach, fold_
 from .train import CompletionDataset, train, optimizer_steps, TRAIN_DEFAULTS
 
 # %% auto #0
-__all__ = ['LORA_TARGETS', 'HEAD_SCORERS', 'REGISTRY', 'pruning_masks', 'lora_model', 'trainable_count', 'merge_and_remask',
-           'save_lora', 'HeadScaling', 'attach_scaling', 'lofit_rank_heads', 'bias_compensation', 'train_compensation',
-           'lofit_scalings', 'lofit', 'training_free_compensation', 'Restoration', 'option', 'positive_ints',
-           'CompensationOptions', 'LoraOptions', 'LofitOptions', 'Method', 'restoration_method', 'option_classes',
-           'probe_prompts', 'check_lost_inputs', 'check_method_args', 'scores_file', 'scored_components', 'restorelcc',
-           'restore_lofit', 'restore_training_free', 'run_method']
+__all__ = ['LORA_TARGETS', 'ALL_SITES', 'HEAD_SCORERS', 'REGISTRY', 'pruning_masks', 'lora_model', 'trainable_count',
+           'merge_and_remask', 'save_lora', 'HeadScaling', 'attach_scaling', 'lofit_rank_heads', 'bias_compensation',
+           'train_compensation', 'lofit_scalings', 'lofit', 'training_free_compensation', 'Restoration', 'option',
+           'positive_ints', 'CompensationOptions', 'LoraOptions', 'LofitOptions', 'Method', 'restoration_method',
+           'option_classes', 'probe_prompts', 'check_lost_inputs', 'check_method_args', 'scores_file',
+           'scored_components', 'restorelcc', 'restore_lofit', 'restore_training_free', 'run_method']
 
 # %% ../nbs/10_baselines.ipynb #24bb1b14
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -230,6 +230,7 @@ def positive_ints(o, *names):
         v = getattr(o, k)
         check(isinstance(v, int) and not isinstance(v, bool) and v > 0, f"{k} must be a positive integer, got {v!r}")
 
+ALL_SITES = tuple(SITES.values())   # the sites a compensating method takes: attention first (its default), then the rest
 HEAD_SCORERS = (*SCORERS, "lofit")   # RestoreLCC's head selection: restorelcc.probing's scorers, and LoFiT's ‖A‖
 
 @dataclass
@@ -407,7 +408,7 @@ def _check_scorer(o, dense, pruned, train_ds, probe_records):
     check(o["scorer"] != "lofit" or isinstance(train_ds, CompletionDataset) and len(train_ds) > 0,
           "scorer='lofit' trains LoFiT's scalings to rank the heads: give train_ds")
 
-@restoration_method("restorelcc", (CompensationOptions, LofitOptions), sites=(ATTENTION, FFN), check=_check_scorer)
+@restoration_method("restorelcc", (CompensationOptions, LofitOptions), sites=ALL_SITES, check=_check_scorer)
 def restorelcc(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o) -> Restoration:
     """RestoreLCC: score the units of `o['site']` (heads: the paper's), keep the top `n_heads`, train c = β·V + b on their
     input, fold c into the site's bias (o_proj's for heads)."""
@@ -446,7 +447,7 @@ def _lora(dora: bool):
 restoration_method("lora", LoraOptions, sites=())(_lora(False))
 restoration_method("dora", LoraOptions, sites=())(_lora(True))
 
-@restoration_method("lofit", (LofitOptions, CompensationOptions), sites=(ATTENTION, FFN))   # cache: CompensationOptions.cache
+@restoration_method("lofit", (LofitOptions, CompensationOptions), sites=ALL_SITES)   # cache: CompensationOptions.cache
 def restore_lofit(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o) -> Restoration:
     "LoFiT: scalings of every head (unit of the site) with L1, the top `n_heads` by ‖A‖, then their biases; folded into the o_proj (site's) bias."
     site = SITES[o["site"]]
@@ -460,7 +461,7 @@ def restore_lofit(dense, pruned, tokenizer, probe_records, train_ds, n_heads, tr
     return Restoration(pruned, n_tr, r["log"], r["heads"], info, _checkpoint_saver(pruned, tokenizer), r["compensation"],
                        r["scores"], r["ranking"], extras=dict(A=r["A"], scale_log=r["scale_log"]), scorer=f"lofit (‖A‖, L{o['lofit_norm']})")
 
-@restoration_method("lcc-training-free", (CompensationOptions, LofitOptions), sites=(ATTENTION, FFN), check=_check_scorer, trains=False)
+@restoration_method("lcc-training-free", (CompensationOptions, LofitOptions), sites=ALL_SITES, check=_check_scorer, trains=False)
 def restore_training_free(dense, pruned, tokenizer, probe_records, train_ds, n_heads, train_kw, seed, o) -> Restoration:
     "Training-free compensation: the mean lost activation of each selected unit (heads by default), folded into the site's bias."
     comp, scores = scored_components(dense, pruned, tokenizer, probe_records, o, seed, train_ds, train_kw)
