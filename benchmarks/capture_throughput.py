@@ -11,6 +11,7 @@ import argparse, time
 
 import torch
 from restorelcc.core import setup_logging
+from restorelcc.activations import PROMPT_MAX_LENGTH
 from restorelcc.data import load_alpaca, alpaca_prompt
 from restorelcc.models import load_model
 from restorelcc.activations import collect_head_activations, head_activations, prompt_batch, _tokenize
@@ -30,7 +31,7 @@ def main(argv=None):
     ap.add_argument("--model", default="smollm2-135m")
     ap.add_argument("--n", type=int, default=200, help="number of Alpaca prompts (train split, first n)")
     ap.add_argument("--batch-sizes", type=int, nargs="+", default=[8, 32])
-    ap.add_argument("--max-length", type=int, default=512)
+    ap.add_argument("--max-length", type=int, default=PROMPT_MAX_LENGTH)
     ap.add_argument("--padding", choices=["left", "right"], default="left")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     a = ap.parse_args(argv)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 from restorelcc.core import check, check_choice, content_hash, setup_logging, write_json
-from restorelcc.data import calibration_windows
+from restorelcc.data import calibration_windows, N_CALIB, SEQLEN
 from restorelcc.models import load_model
 from restorelcc.geometry import decoder_layers
 from restorelcc.kernels import onednn_linears, machine_info
@@ -45,8 +45,8 @@ def main(argv=None):
     ap.add_argument("--method", default="wanda", choices=["wanda", "sparsegpt", "magnitude"])
     ap.add_argument("--sparsity", type=float, default=None, help="default 0.5 (or N/M with --pattern)")
     ap.add_argument("--pattern", default=None)
-    ap.add_argument("--n-calib", type=int, default=128)
-    ap.add_argument("--seqlen", type=int, default=512)
+    ap.add_argument("--n-calib", type=int, default=N_CALIB)
+    ap.add_argument("--seqlen", type=int, default=SEQLEN)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--runs", nargs="+", default=RUNS, help="DTYPE:KERNEL:THREADS, in order (default: %(default)s)")
     ap.add_argument("--out", default=None, help="JSON file for the results")

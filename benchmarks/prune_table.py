@@ -15,8 +15,8 @@ from pathlib import Path
 
 import torch
 from restorelcc.core import setup_logging, write_json, content_hash
-from restorelcc.data import calibration_windows
-from restorelcc.evaluate import model_perplexity
+from restorelcc.data import calibration_windows, N_CALIB, SEQLEN
+from restorelcc.evaluate import model_perplexity, PPL_WINDOWS
 from restorelcc.models import load_model, count_params
 from restorelcc.prune import prune, prune_run
 
@@ -30,9 +30,9 @@ ROWS = [("dense", None, None, None, True), ("magnitude-50%", "magnitude", 0.5, N
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="smollm2-135m")
-    ap.add_argument("--n-calib", type=int, default=128)
-    ap.add_argument("--seqlen", type=int, default=512)
-    ap.add_argument("--ppl-windows", type=int, default=64)
+    ap.add_argument("--n-calib", type=int, default=N_CALIB)
+    ap.add_argument("--seqlen", type=int, default=SEQLEN)
+    ap.add_argument("--ppl-windows", type=int, default=PPL_WINDOWS)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--rows", nargs="+", default=[r[0] for r in ROWS], help="subset of rows")
     ap.add_argument("--save", default=None, help="folder to write each pruned model's run folder into")
