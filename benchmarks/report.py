@@ -157,6 +157,34 @@ def eval_throughput_md(r: dict) -> list[str]:
     return out + [""]
 
 
+def determinism_md(d: Path) -> list[str]:
+    """Whether a pruning reproduces: under other matmul kernels and thread counts on one CPU
+    (benchmarks/prune_determinism.py), and re-made on another CPU, evaluated against the committed pruned row
+    (benchmarks/pruning_across_cpus.py)."""
+    out = []
+    for p in sorted(d.glob("prune_determinism*.json")):
+        r = json.loads(p.read_text()); m = r["machine"]
+        out += [f"The same pruning under other matmul kernels and thread counts (`python benchmarks/prune_determinism.py`, "
+                f"{p.name}): {r['model']}, {r['method']} {r['pattern'] or r['sparsity']}, {r['n_calib']} × {r['seqlen']} "
+                f"calibration windows; {m['cpu']} ({m.get('capability', '?')}), torch {m['torch']}.", "",
+                "| calibration | kernel | threads | mask hash | weights hash | seconds |", "|---|---|---|---|---|---|"]
+        out += [f"| {x['calib_dtype']} | {x['kernel']} | {x['threads']} | {x['mask_hash']} | {x['weights_hash']} | {x['seconds']:.0f} |"
+                for x in r["runs"]] + [""]
+    f = d/"pruning_across_cpus.json"
+    if f.exists():
+        ci = lambda x, s=1: f"{s*x['diff']:+.2f} [{s*x['lo']:+.2f}, {s*x['hi']:+.2f}]"
+        out += ["The paper profile's pruning re-made on another CPU and evaluated as the committed pruned row was "
+                "(`python benchmarks/pruning_across_cpus.py --regime R`): this CPU's row − the committed row, paired "
+                "bootstrap over the same 64 perplexity windows and task documents, 95 %.", "",
+                "| regime | calibration | this CPU | its weights | committed row's CPU, weights | ppl here / committed, Δ | "
+                "mean acc Δ (points) | documents with the same outcome | largest Δ log-likelihood |", "|---|---|---|---|---|---|---|---|---|"]
+        out += [f"| {x['regime']} | {x['calib_dtype']} | {x['machine']['cpu']} ({x['machine'].get('capability', '?')}) | "
+                f"{x['here']['start_weights']} | {x['committed_cpu']}, {x['committed_start_weights']} | {x['ppl'][0]:.4f} / "
+                f"{x['ppl'][1]:.4f}, {ci(x['ppl_diff'])} | {ci(x['acc_diff'], 100)} | {x['docs_same_outcome']} of {x['docs']} | "
+                f"{x['max_choice_loglik_diff']:.2g} |" for x in json.loads(f.read_text())] + [""]
+    return out
+
+
 def render(d: Path) -> str:
     out = []
     for p in sorted(d.glob("train_throughput*.json")):      # train_throughput.json first, then earlier CPUs' runs
@@ -171,7 +199,7 @@ def render(d: Path) -> str:
                 f"stderr ≈ {100*max(v['acc_stderr'] for e in evals.values() for v in e['tasks'].values()):.1f} points):", ""]
         out += eval_md(evals)
         if len(evals) == 1: out += per_task_md(next(iter(evals.values())))
-    out += baselines_md(d)
+    out += baselines_md(d) + determinism_md(d)
     return "\n".join(out)
 
 
