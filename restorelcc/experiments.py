@@ -49,7 +49,8 @@ def profile_params(ns: dict) -> dict:
     from restorelcc.reproduce import PROFILES
     check(ns.get("profile") in PROFILES, f"the notebook's parameters cell must set profile to one of {', '.join(PROFILES)}, "
           f"got {ns.get('profile')!r}")
-    for k, v in PROFILES[ns["profile"]].items(): ns.setdefault(k, v)
+    for k, v in PROFILES[ns["profile"]].items(): ns.setdefault(k, v)   # papermill's injected values (-p) stay; so would a
+    # value the parameters cell typed for a profile key, which is why no parameters cell may (tests/test_experiments.py)
     return {k: ns[k] for k in [*PROFILES["smoke"], "grad_accum", "calib_dtype", "results_dir"] if k in ns}   # results_dir: where `table_cell` keeps cells
 
 # %% ../nbs/15_experiments.ipynb #73cc28a2
