@@ -252,6 +252,10 @@ def _regimes_md(r: dict) -> list[str]:
         n_pending = sum(x == g for x, _ in pending)
         done = f"{len(here)} row{'s'[:len(here) != 1]} on record" + (f", {n_pending} pending" if n_pending else "")
         out.append(f"- **{g}** ({done}): " + ("; ".join(parts) if parts else "no comparison with RestoreLCC yet") + ".")
+    other = r["tables"].get("rows started from other pruned weights than their pruned row", {}).get("rows", [])
+    if other: out += ["", "Started from other pruned weights than their regime's pruned row (a pruning re-made on another CPU; "
+                      "a comparison with them carries that difference, measured in benchmarks/README.md): "
+                      + "; ".join(f"{g}: {l}" for g, l in other) + "."]
     return out
 
 def summary_md(results_dir="results") -> str:
