@@ -46,7 +46,7 @@ def main(argv=None):
     machine = machine_info(rates=True)
     pm, tok = pruned_model(params, *REGIMES[regime], seed=params["seeds"][0])
     here = dict(start_weights=weights_hash(pm), start_mask=content_hash(pruning_masks(pm), kept_heads(pm)))
-    others = {}                                   # what every committed cell of this regime's key family started from
+    others = {}       # what every other committed cell started from, with its CPU (cells do not record their regime)
     for f in sorted(cells_dir(params).glob("*.json")):
         c = json.loads(f.read_text())
         if c.get("start_weights") and (c.get("machine") or {}).get("cpu") and f.stem != committed.stem:

@@ -22,12 +22,12 @@ from .compensation import MODES, Compensation, CompensationHandle, attach, fold_
 from .train import CompletionDataset, train, optimizer_steps, TRAIN_DEFAULTS
 
 # %% auto #0
-__all__ = ['LORA_TARGETS', 'ALL_SITES', 'HEAD_SCORERS', 'REGISTRY', 'pruning_masks', 'lora_model', 'trainable_count',
-           'merge_and_remask', 'save_lora', 'HeadScaling', 'attach_scaling', 'lofit_rank_heads', 'bias_compensation',
-           'train_compensation', 'lofit_scalings', 'lofit', 'training_free_compensation', 'Restoration', 'option',
-           'positive_ints', 'CompensationOptions', 'LoraOptions', 'LofitOptions', 'Method', 'restoration_method',
-           'option_classes', 'probe_prompts', 'check_lost_inputs', 'check_method_args', 'scores_file',
-           'scored_components', 'restorelcc', 'restore_lofit', 'restore_training_free', 'run_method']
+__all__ = ['LORA_TARGETS', 'ALL_SITES', 'HEAD_SCORERS', 'SITE_SCORERS', 'REGISTRY', 'pruning_masks', 'lora_model',
+           'trainable_count', 'merge_and_remask', 'save_lora', 'HeadScaling', 'attach_scaling', 'lofit_rank_heads',
+           'bias_compensation', 'train_compensation', 'lofit_scalings', 'lofit', 'training_free_compensation',
+           'Restoration', 'option', 'positive_ints', 'CompensationOptions', 'LoraOptions', 'LofitOptions', 'Method',
+           'restoration_method', 'option_classes', 'probe_prompts', 'check_lost_inputs', 'check_method_args',
+           'scores_file', 'scored_components', 'restorelcc', 'restore_lofit', 'restore_training_free', 'run_method']
 
 # %% ../nbs/10_baselines.ipynb #24bb1b14
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -231,14 +231,15 @@ def positive_ints(o, *names):
         check(isinstance(v, int) and not isinstance(v, bool) and v > 0, f"{k} must be a positive integer, got {v!r}")
 
 ALL_SITES = tuple(SITES.values())   # the sites a compensating method takes: attention first (its default), then the rest
-HEAD_SCORERS = (*SCORERS, "lofit")   # RestoreLCC's head selection: restorelcc.probing's scorers, and LoFiT's ‖A‖
+HEAD_SCORERS = (*SCORERS, "lofit")
+SITE_SCORERS = (*ANY_SITE, "lofit")   # the head scorers that also rank another site's units (the probe reads heads only)   # RestoreLCC's head selection: restorelcc.probing's scorers, and LoFiT's ‖A‖
 
 @dataclass
 class CompensationOptions:
     "RestoreLCC's options (and its training-free and FFN variants'): where and how units are scored, what is trained, how activations are captured."
     site: str | None = option(None, "the units compensated: attention (heads, at the o_proj input; the paper's) or ffn "
                                     "(head_dim-sized units of the down_proj input); none: the method's own", tuple(SITES), added=True)
-    scorer: str = option("probe", "how units are selected (at the ffn site: random, mse, kl or lofit)", HEAD_SCORERS)
+    scorer: str = option("probe", f"how units are selected (at a site other than attention: {', '.join(SITE_SCORERS)})", HEAD_SCORERS)
     K: int = option(1, "components in c_K for probing")
     mode: str = option("full", "the compensation: full (β·V + b), beta (β·V only) or bias (b only)", MODES)
     top_k_dirs: int | None = option(None, "keep only the top-k fixed directions of each head (none: all d)")
@@ -359,7 +360,7 @@ def scores_file(train_kw: dict | None) -> Path | None:
 
 def scored_components(dense, pruned, tokenizer, probe_records, o: dict, seed: int, train_ds=None, train_kw=None):
     """(Components, scores [L, U]) of the units of site `o['site']` (heads by default) by RestoreLCC's scorer `o['scorer']`
-    (probe | random | mse | kl | lofit; at a site other than attention, random | mse). A run with a
+    (probe | random | mse | kl | lofit; at a site other than attention, SITE_SCORERS). A run with a
     training checkpoint keeps the scores beside it, and a resumed run reads them back instead of scoring again (the
     probe's dense q ⊕ r pass is most of an hour on SmolLM2 at 1,000 prompts); its resume check would catch a mismatch."""
     site = SITES[o.get("site") or ATTENTION.name]
@@ -400,8 +401,8 @@ def _check_scorer(o, dense, pruned, train_ds, probe_records):
     site other than attention, the same units in both models."""
     check_lost_inputs(dense, probe_records, 2 if o["scorer"] == "probe" else 1)
     site = SITES[o["site"]]
-    check(site is ATTENTION or o["scorer"] in (*ANY_SITE, "lofit"), f"the {o['scorer']} scorer ranks attention heads; at "
-          f"the {site.name} site score with {' or '.join((*ANY_SITE, 'lofit'))}")
+    check(site is ATTENTION or o["scorer"] in SITE_SCORERS, f"the {o['scorer']} scorer ranks attention heads; at "
+          f"the {site.name} site score with {' or '.join(SITE_SCORERS)}")
     check(site is ATTENTION or site.units(dense) == site.units(pruned), f"the dense and pruned models differ in their "
           f"{site.unit}s: the {site.name} site needs an unstructured (same-shape) pruned model; a structurally pruned "
           f"{site.path} does not record which units it kept")

@@ -18,7 +18,7 @@ __all__ = ['PROFILES', 'WIDGET', 'VERDICTS', 'RESULTS_ORDER', 'experiments_dir',
            'update_readme', 'add_reproduce_command', 'run_reproduce']
 
 # %% ../nbs/14_reproduce.ipynb #ae70c9a8
-_R = RestoreConfig()   # the paper's restoration settings (released-code defaults): the paper profile's, and every profile's heads
+_R = RestoreConfig      # its defaults are the paper's restoration settings: the paper profile's, and every profile's heads
 PROFILES = {
     "smoke": dict(profile="smoke", model="tiny", n_calib=4, calib_seqlen=64, n_probe=24, n_train=16, epochs=1,
                   batch_size=4, max_length=256, eval_limit=4, ppl_windows=2, ppl_seqlen=64, seeds=[0], side_seeds=[0],
