@@ -129,8 +129,9 @@ def train_throughput_md(r: dict) -> list[str]:
 def methods_md(r: dict) -> list[str]:
     "Every restoration method's training speed at its experiments' recipe (`--methods`), oneDNN route off and on."
     if not r.get("methods"): return []
+    fused = ", fused with the cross-entropy" if any(x["settings"].get("fused_head") for x in r["rows"]) else ""
     out = [f"Every method at the recipe the experiments train it with, on the default path (2 × 4 length-grouped "
-           f"micro-batches, lm_head at the labelled positions), the same {r['steps'] - 1} timed steps for every row, "
+           f"micro-batches, lm_head at the labelled positions{fused}), the same {r['steps'] - 1} timed steps for every row, "
            "oneDNN route off and on (oneDNN faster on this CPU by the package's own test: "
            f"{'yes' if r.get('onednn_faster') else 'no'}). % of ceiling counts the model's useful FLOPs (forward plus "
            "activation backward down to the lowest trained layer), not an adapter's own or DoRA's second product "
@@ -139,6 +140,11 @@ def methods_md(r: dict) -> list[str]:
            "|---|---|---|---|---|---|---|"]
     out += [f"| {x['method']} | {'on' if x['onednn'] else 'off'} | {x['seconds_per_step']:.2f} | {x['real_tokens_per_s']:.0f} | "
             f"{x['pct_fp32_ceiling']:.1f} | {x['vs_restorelcc']:.2f}× | {x['max_loss_diff_onednn']:.1e} |" for x in r["methods"]]
+    prof = [x for x in r["methods"] if x.get("top_ops")]
+    if prof:
+        out += ["", "Where a step's time goes (`--profile`: one more step of each method under torch.profiler, on the route "
+                "this CPU takes by default; each operator's self CPU time as a share of the step's, the top eight):", ""]
+        out += [f"- {x['method']}: " + ", ".join(f"`{o['op']}` {o['pct']:.0f} %" for o in x["top_ops"][:8]) for x in prof]
     return out + [""]
 
 

@@ -32,16 +32,19 @@ from restorelcc.compensation import Compensation, attach
 from restorelcc.pipeline import RestoreConfig
 from restorelcc.train import completion_dataset, train, padding_ratio, StepBatchSampler
 
-TODAY = dict(batch_size=2, grad_accum=4, group_by_length=False, head_at_labels=False, onednn=False)
+TODAY = dict(batch_size=2, grad_accum=4, group_by_length=False, head_at_labels=False, fused_head=False, onednn=False)
 VARIANTS = [  # (name, train() settings): today's loop, each change alone, then together
     ("today's loop (2 x 4, random pairs, full logits, MKL)", {}),
     ("length-grouped micro-batches", dict(group_by_length=True)),
     ("lm_head only at labelled positions", dict(head_at_labels=True)),
     ("oneDNN frozen linears", dict(onednn=True)),
     ("micro-batch 1 x 8 (no padding)", dict(batch_size=1, grad_accum=8)),
-    ("all, at 1 x 8", dict(batch_size=1, grad_accum=8, group_by_length=True, head_at_labels=True, onednn=True)),
-    ("all, at 2 x 4 (grouped), oneDNN route on: the default where onednn_faster()", dict(group_by_length=True, head_at_labels=True, onednn=True)),
-    ("all, at 2 x 4 (grouped), oneDNN route off: the default elsewhere", dict(group_by_length=True, head_at_labels=True, onednn=False)),
+    ("all, at 1 x 8", dict(batch_size=1, grad_accum=8, group_by_length=True, head_at_labels=True, fused_head=True, onednn=True)),
+    ("round 1: all but the fused head, oneDNN route on", dict(group_by_length=True, head_at_labels=True, onednn=True)),
+    ("round 1: all but the fused head, oneDNN route off", dict(group_by_length=True, head_at_labels=True, onednn=False)),
+    ("fused lm_head + cross-entropy", dict(head_at_labels=True, fused_head=True)),
+    ("all, 2 x 4, oneDNN route on: the default where onednn_faster()", dict(group_by_length=True, head_at_labels=True, fused_head=True, onednn=True)),
+    ("all, 2 x 4, oneDNN route off: the default elsewhere", dict(group_by_length=True, head_at_labels=True, fused_head=True, onednn=False)),
 ]
 
 
@@ -104,10 +107,23 @@ def run_variant(model, ds, heads, V, settings: dict, steps: int, compile_model: 
                 onednn=log["onednn"], peak_rss_mb=peak_rss_mb())
 
 
-def run_method(model, ds, g, heads, V, method: str, steps: int, onednn: bool) -> dict:
-    "One method at its experiments' recipe (the default 2 x 4 path), trained `steps` steps; the model is left as it was."
+def top_ops(prof, steps: int, n: int = 12) -> list[dict]:
+    "The `n` operators with the most self CPU time in a torch.profiler run of `steps` steps: ms per step and share of the total."
+    ev = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
+    total = sum(e.self_cpu_time_total for e in ev)
+    return [dict(op=e.key, ms_per_step=e.self_cpu_time_total/1e3/steps, pct=100*e.self_cpu_time_total/total, calls=e.count//steps)
+            for e in ev[:n]]
+
+
+def run_method(model, ds, g, heads, V, method: str, steps: int, onednn: bool, profile: bool = False) -> dict:
+    """One method at its experiments' recipe (the default 2 x 4 path), trained `steps` steps; the model is left as it was.
+    `profile`: under torch.profiler, and the top operators by self CPU time (the profiler slows the run: time it without)."""
+    from contextlib import nullcontext
+    from torch.profiler import profile as torch_profile, ProfilerActivity
     from restorelcc.baselines import lora_model, HeadScaling, attach_scaling, bias_compensation
-    kw = dict(TODAY, group_by_length=True, head_at_labels=True, onednn=onednn, max_steps=steps, seed=0, log_every=10**9)
+    kw = dict(TODAY, group_by_length=True, head_at_labels=True, fused_head=True, onednn=onednn, max_steps=steps, seed=0, log_every=10**9)
+    prof = torch_profile(activities=[ProfilerActivity.CPU]) if profile else nullcontext()
+    train = lambda *a, **k: _profiled(prof, *a, **k)
     peak_rss_reset()
     first = 0                                              # the lowest layer that trains: the backward runs down to it
     if method in ("RestoreLCC", "b-only"):
@@ -129,7 +145,13 @@ def run_method(model, ds, g, heads, V, method: str, steps: int, onednn: bool) ->
         finally: pm.unload()
     timed = log["step_seconds"][1:] if steps > 1 else log["step_seconds"]
     return dict(method=method, onednn=onednn, first_layer=first, seconds_per_step=statistics.mean(timed), losses=log["losses"],
-                real_tokens=log["real_tokens"], peak_rss_mb=peak_rss_mb())
+                real_tokens=log["real_tokens"], peak_rss_mb=peak_rss_mb(), **(dict(top_ops=top_ops(prof, steps)) if profile else {}))
+
+
+def _profiled(prof, *a, **k):
+    "restorelcc's train() inside `prof` (a torch.profiler context, or a null one)."
+    from restorelcc.train import train as _train
+    with prof: return _train(*a, **k)
 
 METHODS = ["RestoreLCC", "b-only", "LoRA, LLM-Pruner recipe", "DoRA, LoRA's recipe", "LoFiT step 1 (scalings of every head, L1)",
            "LoFiT step 2 (biases, 3 % of heads)"]
@@ -146,6 +168,8 @@ def main(argv=None):
     ap.add_argument("--bf16", action="store_true", help="also time the default path with the frozen model in bf16")
     ap.add_argument("--variants", type=int, nargs="*", default=None, help="indices of the speed variants to time (default: all; 0 first)")
     ap.add_argument("--methods", action="store_true", help="also time every restoration method, oneDNN route off and on")
+    ap.add_argument("--profile", action="store_true", help="with --methods: one more step of each method under torch.profiler "
+                    "(the default route), its top operators by self CPU time")
     ap.add_argument("--out", default="benchmarks/results/train_throughput.json")
     a = ap.parse_args(argv)
     setup_logging()
@@ -165,7 +189,7 @@ def main(argv=None):
           f"fp32 matmul {ceiling['mkl_fp32']:.0f} GFLOP/s (MKL), {ceiling['onednn_fp32']:.0f} (oneDNN)"
           + (f"; bf16 {ceiling['bf16']:.0f}" if a.bf16 else ""), flush=True)
     variants = list(VARIANTS) if a.variants is None else [VARIANTS[i] for i in sorted(set([0] + a.variants))]
-    if a.compile: variants.append(("all + torch.compile (dynamic shapes)", dict(VARIANTS[6][1], compile=True)))
+    if a.compile: variants.append(("all + torch.compile (dynamic shapes)", dict(VARIANTS[9][1], compile=True)))
     rows = []
     for name, settings in variants:
         s = dict(settings); comp = s.pop("compile", False)
@@ -180,7 +204,7 @@ def main(argv=None):
     if a.bf16:
         print("-- all, bf16 frozen model", flush=True)
         mb = model.to(torch.bfloat16)
-        r = run_variant(mb, ds, heads, V, VARIANTS[6][1], a.steps)
+        r = run_variant(mb, ds, heads, V, VARIANTS[9][1], a.steps)
         r.update(name="all, bf16 frozen model (trained parameters fp32)", compile=False, dtype="bfloat16")
         r["real_tokens_per_s"] = real/(r["seconds_per_step"]*(a.steps - 1))
         r["padded_tokens_per_s"] = padded_tokens(lengths, order[8:], 2, True)/(r["seconds_per_step"]*(a.steps - 1))
@@ -215,6 +239,12 @@ def main(argv=None):
             twin = next(x for x in methods if x["method"] == r["method"] and x["onednn"] != r["onednn"])
             r["vs_restorelcc"] = r["seconds_per_step"]/ref["seconds_per_step"]
             r["max_loss_diff_onednn"] = max(abs(x - y) for x, y in zip(r["losses"], twin["losses"]))
+        if a.profile:
+            for m in METHODS:
+                print(f"-- profile: {m}", flush=True)
+                p = run_method(model, ds, g, heads, V, m, 1, onednn_faster(), profile=True)
+                next(x for x in methods if x["method"] == m and x["onednn"] == onednn_faster())["top_ops"] = p["top_ops"]
+                print("\n".join(f"   {o['op'][:60]:<60}{o['ms_per_step']:>9.0f} ms{o['pct']:>6.1f} %{o['calls']:>6} calls" for o in p["top_ops"]))
         print(f"\n{'method':<46}{'oneDNN':>7}{'s/step':>8}{'real tok/s':>11}{'% ceil':>8}{'x RestoreLCC':>13}{'|Δloss| on-off':>15}")
         for r in methods:
             pct = f"{r['pct_fp32_ceiling']:.1f}%"

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_train.ipynb #4e7a83d4
 from __future__ import annotations
-import inspect, math, time
+import inspect, math, time, weakref
 from pathlib import Path
 
 import torch
@@ -17,9 +17,9 @@ from .models import resolve_device
 from .kernels import onednn_linears
 
 # %% auto #0
-__all__ = ['MAX_LENGTH', 'TRAIN_DEFAULTS', 'CompletionDataset', 'completion_dataset', 'StepBatchSampler', 'padding_ratio',
-           'completion_loss', 'n_targets', 'completion_forward', 'completion_eval', 'save_train_state',
-           'optimizer_steps', 'train', 'save_loss_curve']
+__all__ = ['MAX_LENGTH', 'HEAD_CHUNK', 'TRAIN_DEFAULTS', 'CompletionDataset', 'completion_dataset', 'StepBatchSampler',
+           'padding_ratio', 'completion_loss', 'n_targets', 'fusable_head', 'completion_forward', 'completion_eval',
+           'save_train_state', 'optimizer_steps', 'train', 'save_loss_curve']
 
 # %% ../nbs/09_train.ipynb #bb909e57
 MAX_LENGTH = 500   # training tokens of an example (prompt + response), the released code's cap
@@ -96,23 +96,65 @@ def n_targets(labels: torch.Tensor) -> int:
     return int((labels[:, 1:] != -100).sum())
 
 # %% ../nbs/09_train.ipynb #21ff3031
-def completion_forward(model, batch: dict, head_at_labels: bool = True):
+HEAD_CHUNK = 512   # labelled rows per block of the fused lm_head + cross-entropy (100 MB of fp32 logits at a 49k vocabulary)
+
+class _HeadNLL(torch.autograd.Function):
+    "Σ over rows of −log softmax(head(h))[target], block by block; the gradient for `h` is made in the forward pass."
+    @staticmethod
+    def forward(ctx, h, targets, head, chunk):
+        w, total = head.weight, torch.zeros((), dtype=torch.float32, device=h.device)
+        grad = torch.empty_like(h) if ctx.needs_input_grad[0] else None
+        for s in range(0, len(h), chunk):
+            z, t = head(h[s:s + chunk]).float(), targets[s:s + chunk]
+            zt, m = z.gather(1, t[:, None])[:, 0], z.amax(1, keepdim=True)
+            e = z.sub_(m).exp_(); se = e.sum(1)                      # exp(z − max) in place: no second [rows, V] tensor
+            total += (se.log() + m[:, 0] - zt).sum()                  # log Σ exp − the target's logit
+            if grad is not None:                                      # d/dh = softmax(z)·W − W[target]; 1/Σ after the matmul
+                grad[s:s + chunk] = ((e.to(w.dtype) @ w).float()/se[:, None] - w[t].float()).to(h.dtype)
+        ctx.save_for_backward(grad)
+        return total
+    @staticmethod
+    def backward(ctx, g):
+        grad, = ctx.saved_tensors
+        return g*grad, None, None, None
+
+def fusable_head(head) -> bool:
+    "Whether the fused lm_head + cross-entropy can stand in for `head`: a plain frozen `nn.Linear` with no hooks of its own."
+    return (type(head) is torch.nn.Linear and not head.weight.requires_grad and not head._forward_hooks
+            and (head.bias is None or not head.bias.requires_grad))
+
+_UNFUSED = weakref.WeakSet()   # models found to change their logits after the head: the hooked path for them
+
+def completion_forward(model, batch: dict, head_at_labels: bool = True, fused_head: bool = True):
     "(sum of the response tokens' next-token NLL in fp32, model output) for one micro-batch."
     labels = batch["labels"]
-    head = model.get_output_embeddings() if head_at_labels else None
+    head = model.get_output_embeddings() if head_at_labels else None     # False: full logits, unfused
     if not isinstance(head, torch.nn.Module):
         out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
         return completion_loss(out.logits, labels, "sum"), out
     keep = labels[:, 1:] != -100
     at = F.pad(keep, (0, 1))          # position t predicts token t+1; the last position predicts nothing we score
-    h = head.register_forward_pre_hook(lambda mod, args: (args[0][at][None], *args[1:]))
+    fused, rows = fused_head and fusable_head(head) and model not in _UNFUSED, []
+    def pick(mod, args):              # the labelled rows only; fused: the head runs on the first one (the check below)
+        rows.append(args[0][at]); return (rows[0][None, :1] if fused else rows[0][None], *args[1:])
+    h = head.register_forward_pre_hook(pick)
     try: out = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
     finally: h.remove()
-    return F.cross_entropy(out.logits[0].float(), labels[:, 1:][keep], reduction="sum"), out
+    targets = labels[:, 1:][keep]
+    if not fused: return F.cross_entropy(out.logits[0].float(), targets, reduction="sum"), out
+    if len(targets):
+        with torch.no_grad(): same = torch.allclose(out.logits[0, 0].float(), head(rows[0][:1])[0].float(), rtol=1e-4, atol=1e-5)
+        if not same:                  # soft-capping, a logit scale: the fused loss would not see it; this batch again, hooked
+            logger.warning(f"{type(model).__name__} changes its logits after the output layer: its loss takes the unfused lm_head")
+            _UNFUSED.add(model)
+            return completion_forward(model, batch, head_at_labels=True, fused_head=False)
+    return _HeadNLL.apply(rows[0], targets, head, HEAD_CHUNK), out
+
 
 # %% ../nbs/09_train.ipynb #6dec22f1
 @torch.no_grad()
-def completion_eval(model, dataset: CompletionDataset, batch_size: int = 8, head_at_labels: bool = True) -> float:
+def completion_eval(model, dataset: CompletionDataset, batch_size: int = 8, head_at_labels: bool = True,
+                    fused_head: bool = True) -> float:
     "Mean next-token NLL over every response token of `dataset` (the held-out completion loss); no grad, eval mode."
     was, dev = model.training, next(model.parameters()).device
     model.eval()
@@ -121,7 +163,7 @@ def completion_eval(model, dataset: CompletionDataset, batch_size: int = 8, head
     try:
         for j in range(0, len(order), batch_size):
             b = {k: v.to(dev) for k, v in dataset.collate([dataset[i] for i in order[j:j + batch_size]]).items()}
-            total += completion_forward(model, b, head_at_labels)[0].item(); n += n_targets(b["labels"])
+            total += completion_forward(model, b, head_at_labels, fused_head)[0].item(); n += n_targets(b["labels"])
     finally: model.train(was)
     return total/max(n, 1)
 
@@ -191,7 +233,7 @@ def _load_state(path, params, opt, sched, sampler, meta: dict) -> dict:
 def train(model, dataset: CompletionDataset, params=None, epochs: int = 3, batch_size: int = 8, lr: float = 1e-3,
           grad_accum: int = 1, weight_decay: float = 0.0, warmup: int = 0, seed: int = 0, log_every: int = 10,
           max_steps: int | None = None, extra_loss=None, accelerator=None, group_by_length: bool = True,
-          head_at_labels: bool = True, onednn: bool | None = None, device: str | None = None, val_dataset=None,
+          head_at_labels: bool = True, fused_head: bool = True, onednn: bool | None = None, device: str | None = None, val_dataset=None,
           val_every: int = 0, checkpoint=None, checkpoint_every: int = 0, resume: bool = False, track=None) -> dict:
     "Train `params` (default: `model`'s parameters that require grad) on the completion-only loss; returns the loss log."
     from accelerate import Accelerator
@@ -223,7 +265,7 @@ def train(model, dataset: CompletionDataset, params=None, epochs: int = 3, batch
     log = dict(losses=[], lrs=[], step_seconds=[], val=[], track=[], steps=0, micro_batches=0, tokens=0, real_tokens=0,
                padded_tokens=0, seconds=0.0, n_params=sum(p.numel() for p in params),
                effective_batch=batch_size*grad_accum*acc.num_processes, total_steps=total, processes=acc.num_processes,
-               group_by_length=group_by_length, head_at_labels=head_at_labels)
+               group_by_length=group_by_length, head_at_labels=head_at_labels, fused_head=fused_head)
     meta = dict(total=total, lr=lr, batch=batch_size*grad_accum*acc.num_processes, seed=seed, examples=len(dataset),
                 params=[tuple(p.shape) for p in params], weight_decay=weight_decay, warmup=warmup)
     skip, rng, t_before = 0, None, 0.0
@@ -237,7 +279,7 @@ def train(model, dataset: CompletionDataset, params=None, epochs: int = 3, batch
     t0 = time.time()
     def resume_check(tol: float = 1e-3):             # the resumed model must be the checkpoint's: same held-out loss
         if val_dataset is None or not log["val"] or log["val"][-1][0] != log["steps"]: return
-        now, then = completion_eval(model, val_dataset, head_at_labels=head_at_labels), log["val"][-1][1]
+        now, then = completion_eval(model, val_dataset, head_at_labels=head_at_labels, fused_head=fused_head), log["val"][-1][1]
         model.train(); log.setdefault("resume_check", []).append((log["steps"], then, now))
         logger.info(f"resumed at step {log['steps']}: held-out loss {now:.6f}, the checkpoint's {then:.6f}")
         check(abs(now - then) <= tol, f"the resumed model's held-out loss {now:.4f} differs from the checkpoint's {then:.4f} "
@@ -245,7 +287,7 @@ def train(model, dataset: CompletionDataset, params=None, epochs: int = 3, batch
               f"delete {checkpoint} to start over")
     def validate():                                  # the held-out loss, and what `track()` reports, at this step
         if val_dataset is not None and (not log["val"] or log["val"][-1][0] != log["steps"]):
-            log["val"].append((log["steps"], completion_eval(model, val_dataset, head_at_labels=head_at_labels)))
+            log["val"].append((log["steps"], completion_eval(model, val_dataset, head_at_labels=head_at_labels, fused_head=fused_head)))
             model.train()
             logger.info(f"step {log['steps']}/{total} validation loss {log['val'][-1][1]:.4f}")
         if track is not None and (not log["track"] or log["track"][-1][0] != log["steps"]):
@@ -262,7 +304,7 @@ def train(model, dataset: CompletionDataset, params=None, epochs: int = 3, batch
                                        reduction="sum").item() if acc.num_processes > 1 else sum(n_targets(b["labels"]) for b in group)
                     step_loss = torch.zeros((), device=acc.device)
                     for batch in group:
-                        nll, out = completion_forward(model, batch, head_at_labels)
+                        nll, out = completion_forward(model, batch, head_at_labels, fused_head)
                         loss = nll/max(n_tok, 1)
                         if extra_loss is not None: loss = loss + extra_loss(model, batch, out)/(len(group)*acc.num_processes)
                         acc.backward(loss)
