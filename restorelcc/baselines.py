@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_baselines.ipynb #9cd88277
 from __future__ import annotations
-import inspect, math, os, time
+import inspect, math, os, time, types
 from dataclasses import dataclass, field, fields
 from typing import Callable
 from pathlib import Path
@@ -23,11 +23,12 @@ from .train import CompletionDataset, train, optimizer_steps, TRAIN_DEFAULTS
 
 # %% auto #0
 __all__ = ['LORA_TARGETS', 'ALL_SITES', 'HEAD_SCORERS', 'SITE_SCORERS', 'REGISTRY', 'pruning_masks', 'lora_model',
-           'trainable_count', 'merge_and_remask', 'save_lora', 'HeadScaling', 'attach_scaling', 'lofit_rank_heads',
-           'bias_compensation', 'train_compensation', 'lofit_scalings', 'lofit', 'training_free_compensation',
-           'Restoration', 'option', 'positive_ints', 'CompensationOptions', 'LoraOptions', 'LofitOptions', 'Method',
-           'restoration_method', 'option_classes', 'probe_prompts', 'check_lost_inputs', 'check_method_args',
-           'scores_file', 'scored_components', 'restorelcc', 'restore_lofit', 'restore_training_free', 'run_method']
+           'dora_norm_per_step', 'trainable_count', 'merge_and_remask', 'save_lora', 'HeadScaling', 'attach_scaling',
+           'lofit_rank_heads', 'bias_compensation', 'train_compensation', 'lofit_scalings', 'lofit',
+           'training_free_compensation', 'Restoration', 'option', 'positive_ints', 'CompensationOptions', 'LoraOptions',
+           'LofitOptions', 'Method', 'restoration_method', 'option_classes', 'probe_prompts', 'check_lost_inputs',
+           'check_method_args', 'scores_file', 'scored_components', 'restorelcc', 'restore_lofit',
+           'restore_training_free', 'run_method']
 
 # %% ../nbs/10_baselines.ipynb #24bb1b14
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -62,7 +63,25 @@ def lora_model(pruned, r: int = 8, alpha: float = 16, dropout: float = 0.0, dora
     pm = get_peft_model(pruned, cfg)
     for p in pm.parameters():
         if p.requires_grad and p.dtype != torch.float32: p.data = p.data.float()
+    if dora: dora_norm_per_step(pm)
     return pm
+
+def dora_norm_per_step(peft_model):
+    """Make every DoRA layer of `peft_model` compute its column norm ‖W + s·BA‖ once per change of W, A or B (once per
+    optimizer step in training) instead of once per forward: peft detaches it (DoRA §4.3), so within a step every
+    micro-batch's is the same tensor; the value is what peft computes, bit for bit."""
+    for m in peft_model.modules():
+        for name, dl in getattr(m, "lora_magnitude_vector", {}).items():
+            dl._norm_inputs = (m.get_base_layer().weight, m.lora_A[name].weight, m.lora_B[name].weight)  # a tuple: not registered
+            dl._norm_memo, dl.get_weight_norm = {}, types.MethodType(_memo_weight_norm, dl)   # a deepcopy rebinds both
+
+def _memo_weight_norm(self, weight, lora_weight, scaling, adapter_name=None):
+    "peft's `get_weight_norm`, again only when W, A or B (storage, version counter, and A's and B's sums: `.data` writes skip the counter), the scaling or the dtype changed."
+    w, a, b = self._norm_inputs
+    key = (w.data_ptr(), w._version, *[(p.data_ptr(), p._version, float(p.detach().sum())) for p in (a, b)], scaling, weight.dtype)
+    if self._norm_memo.get("key") != key:
+        self._norm_memo.update(key=key, value=type(self).get_weight_norm(self, weight, lora_weight, scaling, adapter_name=adapter_name))
+    return self._norm_memo["value"]
 
 def trainable_count(model) -> int:
     "Number of parameters that require grad (each shared tensor once)."
