@@ -140,6 +140,11 @@ def methods_md(r: dict) -> list[str]:
            "|---|---|---|---|---|---|---|"]
     out += [f"| {x['method']} | {'on' if x['onednn'] else 'off'} | {x['seconds_per_step']:.2f} | {x['real_tokens_per_s']:.0f} | "
             f"{x['pct_fp32_ceiling']:.1f} | {x['vs_restorelcc']:.2f}× | {x['max_loss_diff_onednn']:.1e} |" for x in r["methods"]]
+    if r.get("dora_norm"):
+        d = r["dora_norm"]; t = d["seconds_per_step"]
+        out += ["", f"DoRA's column norm (`--dora-norm`): {t['per forward (peft)']:.2f} s/step computed at every forward "
+                f"(peft) against {t['per step']:.2f} once a step (`lora_model`'s default), best of {d['reps']} alternating runs: "
+                f"{d['speedup']:.2f}×; the losses {'identical' if d['losses_equal'] else 'DIFFER'}."]
     prof = [x for x in r["methods"] if x.get("top_ops")]
     if prof:
         out += ["", "Where a step's time goes (`--profile`: one more step of each method under torch.profiler, on the route "

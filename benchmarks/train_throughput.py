@@ -153,6 +153,27 @@ def _profiled(prof, *a, **k):
     from restorelcc.train import train as _train
     with prof: return _train(*a, **k)
 
+def dora_norm_ab(model, ds, steps: int, reps: int = 2) -> dict:
+    """DoRA at the recipe with peft's column norm at every forward and with `dora_norm_per_step`'s once a step (what
+    `lora_model(dora=True)` does), alternating `reps` times, the same steps: s/step (best of `reps`) and the losses."""
+    from restorelcc.baselines import lora_model
+    kw = dict(TODAY, group_by_length=True, head_at_labels=True, fused_head=True, onednn=False, max_steps=steps, seed=0, log_every=10**9)
+    out = {"per forward (peft)": [], "per step": []}
+    for _ in range(reps):
+        for name in out:
+            pm = lora_model(model, 8, 16, 0.05, dora=True, seed=0)
+            if name.startswith("per forward"):
+                for m in pm.modules():
+                    if type(m).__name__ == "DoraLinearLayer": vars(m).pop("get_weight_norm")
+            try: log = train(pm, ds, lr=3e-3, **kw)
+            finally: pm.unload()
+            out[name].append((statistics.mean(log["step_seconds"][1:]), log["losses"]))
+            print(f"   DoRA, column norm {name}: {out[name][-1][0]:.2f} s/step", flush=True)
+    best = {k: min(v)[0] for k, v in out.items()}
+    return dict(seconds_per_step=best, speedup=best["per forward (peft)"]/best["per step"], reps=reps,
+                losses_equal=all(v[1] == out["per step"][0][1] for k in out for v in out[k]))
+
+
 METHODS = ["RestoreLCC", "b-only", "LoRA, LLM-Pruner recipe", "DoRA, LoRA's recipe", "LoFiT step 1 (scalings of every head, L1)",
            "LoFiT step 2 (biases, 3 % of heads)"]
 
@@ -170,6 +191,8 @@ def main(argv=None):
     ap.add_argument("--methods", action="store_true", help="also time every restoration method, oneDNN route off and on")
     ap.add_argument("--profile", action="store_true", help="with --methods: one more step of each method under torch.profiler "
                     "(the default route), its top operators by self CPU time")
+    ap.add_argument("--dora-norm", action="store_true", help="also time DoRA with peft's column norm at every forward "
+                    "against once a step (lora_model's default), alternating twice")
     ap.add_argument("--out", default="benchmarks/results/train_throughput.json")
     a = ap.parse_args(argv)
     setup_logging()
@@ -250,9 +273,14 @@ def main(argv=None):
             pct = f"{r['pct_fp32_ceiling']:.1f}%"
             print(f"{r['method']:<46}{'on' if r['onednn'] else 'off':>7}{r['seconds_per_step']:>8.2f}{r['real_tokens_per_s']:>11.0f}"
                   f"{pct:>8}{r['vs_restorelcc']:>12.2f}x{r['max_loss_diff_onednn']:>15.1e}")
+    dora_ab = None
+    if a.dora_norm:
+        print("-- DoRA: column norm per forward (peft) vs per step", flush=True)
+        dora_ab = dora_norm_ab(model, ds, a.steps)
+        print(f"DoRA column norm per step: {dora_ab['speedup']:.3f}x peft's per forward; losses equal: {dora_ab['losses_equal']}")
     res = dict(model=a.model, n_examples=a.n, max_length=a.max_length, steps=a.steps, heads=n_heads, n_heads_total=g.n_total,
                first_layer=min(l for l, _ in heads), padding_ratio_random_pairs=padding_ratio(lengths, [order[i:i+2] for i in range(0, len(order), 2)]),
-               useful_gflop_per_real_token=flops/real/1e9, ceiling_gflops=ceiling, onednn_faster=onednn_faster(), onednn_grad_faster=onednn_grad_faster(), rows=rows, methods=methods)
+               useful_gflop_per_real_token=flops/real/1e9, ceiling_gflops=ceiling, onednn_faster=onednn_faster(), onednn_grad_faster=onednn_grad_faster(), rows=rows, methods=methods, dora_norm=dora_ab)
     return save_benchmark(res, a.out)
 
 
