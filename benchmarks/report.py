@@ -12,6 +12,7 @@
 
     train_throughput.json       python benchmarks/train_throughput.py [--methods]; an earlier run kept as
     train_throughput_<cpu>.json (another CPU's run, renamed) is rendered too, each with its machine
+    lora_dropout_cost.json      python benchmarks/lora_dropout_cost.py
     eval_throughput.json        python benchmarks/eval_throughput.py
 
     python benchmarks/report.py --readme README.md --readme benchmarks/README.md     [--check: exit 1 if a block is stale]
@@ -196,10 +197,19 @@ def determinism_md(d: Path) -> list[str]:
     return out
 
 
+def lora_dropout_md(r: dict) -> list[str]:
+    "How much of LoRA's step its dropout is (benchmarks/lora_dropout_cost.py)."
+    return [f"LoRA's dropout (`{r['command']}`, {r['date']}; {_machine(r)}): {r['steps'] - 1} timed steps per run, "
+            f"best of {r['reps']} alternating runs, the default path with the oneDNN route off: "
+            + "; ".join(f"{k} {v:.2f} s/step ({r['vs_restorelcc'][k]:.2f}× RestoreLCC)" for k, v in r["best"].items())
+            + ". The recipe's dropout draws a mask for the input of every wrapped linear in every micro-batch.", ""]
+
+
 def render(d: Path) -> str:
     out = []
     for p in sorted(d.glob("train_throughput*.json")):      # train_throughput.json first, then earlier CPUs' runs
         out += train_throughput_md(json.loads(p.read_text()))
+    if (d/"lora_dropout_cost.json").exists(): out += lora_dropout_md(json.loads((d/"lora_dropout_cost.json").read_text()))
     if (d/"eval_throughput.json").exists(): out += eval_throughput_md(json.loads((d/"eval_throughput.json").read_text()))
     if (d/"prune_table.json").exists(): out += prune_md(json.loads((d/"prune_table.json").read_text()))
     for limit in sorted({int(p.stem.rsplit("_l", 1)[1]) for p in d.glob("eval_*_l*.json")}):

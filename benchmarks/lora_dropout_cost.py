@@ -1,0 +1,63 @@
+"""How much of a LoRA step (LLM-Pruner recipe) is its dropout: RestoreLCC, LoRA with the recipe's dropout 0.05, and LoRA
+without dropout, alternating `--reps` times in one process, the same steps and settings (the default path, oneDNN route
+off); seconds per optimizer step, the best of the repetitions, and each as a multiple of RestoreLCC's.
+
+    python benchmarks/lora_dropout_cost.py [--steps 4] [--reps 2] [--out benchmarks/results/lora_dropout_cost.json]
+
+Run it with nothing else on the machine: a contended timing is not a measurement.
+"""
+import argparse, statistics, sys
+from pathlib import Path
+
+import torch
+sys.path.insert(0, str(Path(__file__).parent))
+from train_throughput import save_benchmark
+from restorelcc.core import setup_logging
+from restorelcc.models import load_model
+from restorelcc.data import load_alpaca, alpaca_pair
+from restorelcc.train import completion_dataset, train
+from restorelcc.baselines import lora_model
+from restorelcc.kernels import matmul_gflops, cpu_name
+from restorelcc.geometry import HeadGeometry
+from restorelcc.compensation import Compensation, attach
+from restorelcc.pipeline import RestoreConfig
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="smollm2-135m")
+    ap.add_argument("--n", type=int, default=128, help="Alpaca training examples (train split, first n)")
+    ap.add_argument("--steps", type=int, default=4, help="optimizer steps of 8 examples per run (the first untimed)")
+    ap.add_argument("--reps", type=int, default=2, help="alternating repetitions of the three runs")
+    ap.add_argument("--out", default="benchmarks/results/lora_dropout_cost.json")
+    a = ap.parse_args(argv)
+    setup_logging()
+    model, tok = load_model(a.model); model.requires_grad_(False)
+    ds = completion_dataset(tok, [alpaca_pair(r) for r in load_alpaca("train", n=a.n)], 500)
+    rates = dict(mkl_fp32=matmul_gflops("mkl"), onednn_fp32=matmul_gflops("onednn"))
+    print(f"{cpu_name()}, {torch.get_num_threads()} threads: fp32 matmul {rates['mkl_fp32']:.0f} GFLOP/s (MKL), "
+          f"{rates['onednn_fp32']:.0f} (oneDNN)", flush=True)
+    g = HeadGeometry.from_model(model); n = max(1, round(RestoreConfig.heads*g.n_total))
+    heads = sorted(g.head_of(i) for i in torch.randperm(g.n_total, generator=torch.Generator().manual_seed(0))[:n].tolist())
+    V = torch.linalg.qr(torch.randn(n, g.head_dim, g.head_dim, generator=torch.Generator().manual_seed(0)))[0]
+    kw = dict(batch_size=2, grad_accum=4, max_steps=a.steps, seed=0, log_every=10**9, onednn=False)
+    runs = {"RestoreLCC": [], "LoRA, dropout 0.05 (the recipe)": [], "LoRA, dropout 0": []}
+    for _ in range(a.reps):
+        for name in runs:
+            if name == "RestoreLCC":
+                c = Compensation(heads, V, seed=0)
+                with attach(model, c): log = train(model, ds, params=c.parameters(), lr=1e-3, **kw)
+            else:
+                pm = lora_model(model, 8, 16, 0.05 if "0.05" in name else 0.0, seed=0)
+                try: log = train(pm, ds, lr=1e-4, **kw)
+                finally: pm.unload()
+            runs[name].append(statistics.mean(log["step_seconds"][1:]))
+            print(f"   {name}: {runs[name][-1]:.2f} s/step", flush=True)
+    best = {k: min(v) for k, v in runs.items()}
+    print("\n".join(f"{k:<34}{v:>7.2f} s/step{v/best['RestoreLCC']:>7.2f}x RestoreLCC" for k, v in best.items()))
+    return save_benchmark(dict(model=a.model, steps=a.steps, reps=a.reps, ceiling_gflops=rates, seconds_per_step=runs,
+                               best=best, vs_restorelcc={k: v/best["RestoreLCC"] for k, v in best.items()}), a.out)
+
+
+if __name__ == "__main__":
+    main()
