@@ -78,7 +78,8 @@ def dora_norm_per_step(peft_model):
 def _memo_weight_norm(self, weight, lora_weight, scaling, adapter_name=None):
     "peft's `get_weight_norm`, again only when W, A or B (storage, version counter, and A's and B's sums: `.data` writes skip the counter), the scaling or the dtype changed."
     w, a, b = self._norm_inputs
-    key = (w.data_ptr(), w._version, *[(p.data_ptr(), p._version, float(p.detach().sum())) for p in (a, b)], scaling, weight.dtype)
+    key = (w.data_ptr(), w._version, *[(p.data_ptr(), p._version, float(p.detach().sum())) for p in (a, b)], scaling,
+           weight.data_ptr(), weight.dtype)                               # and the weight peft hands in (merge: a copy)
     if self._norm_memo.get("key") != key:
         self._norm_memo.update(key=key, value=type(self).get_weight_norm(self, weight, lora_weight, scaling, adapter_name=adapter_name))
     return self._norm_memo["value"]
