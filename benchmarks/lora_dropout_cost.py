@@ -6,21 +6,17 @@ off); seconds per optimizer step, the best of the repetitions, and each as a mul
 
 Run it with nothing else on the machine: a contended timing is not a measurement.
 """
-import argparse, statistics, sys
+import argparse, sys
 from pathlib import Path
 
 import torch
 sys.path.insert(0, str(Path(__file__).parent))
-from train_throughput import save_benchmark
+from train_throughput import save_benchmark, setup, alternate, method_kw
 from restorelcc.core import setup_logging
-from restorelcc.models import load_model
-from restorelcc.data import load_alpaca, alpaca_pair
-from restorelcc.train import completion_dataset, train
+from restorelcc.train import train
 from restorelcc.baselines import lora_model
 from restorelcc.kernels import matmul_gflops, cpu_name
-from restorelcc.geometry import HeadGeometry
 from restorelcc.compensation import Compensation, attach
-from restorelcc.pipeline import RestoreConfig
 
 
 def main(argv=None):
@@ -32,27 +28,21 @@ def main(argv=None):
     ap.add_argument("--out", default="benchmarks/results/lora_dropout_cost.json")
     a = ap.parse_args(argv)
     setup_logging()
-    model, tok = load_model(a.model); model.requires_grad_(False)
-    ds = completion_dataset(tok, [alpaca_pair(r) for r in load_alpaca("train", n=a.n)], 500)
+    model, g, heads, V, ds = setup(a.model, a.n, 500)
     rates = dict(mkl_fp32=matmul_gflops("mkl"), onednn_fp32=matmul_gflops("onednn"))
     print(f"{cpu_name()}, {torch.get_num_threads()} threads: fp32 matmul {rates['mkl_fp32']:.0f} GFLOP/s (MKL), "
           f"{rates['onednn_fp32']:.0f} (oneDNN)", flush=True)
-    g = HeadGeometry.from_model(model); n = max(1, round(RestoreConfig.heads*g.n_total))
-    heads = sorted(g.head_of(i) for i in torch.randperm(g.n_total, generator=torch.Generator().manual_seed(0))[:n].tolist())
-    V = torch.linalg.qr(torch.randn(n, g.head_dim, g.head_dim, generator=torch.Generator().manual_seed(0)))[0]
-    kw = dict(batch_size=2, grad_accum=4, max_steps=a.steps, seed=0, log_every=10**9, onednn=False)
-    runs = {"RestoreLCC": [], "LoRA, dropout 0.05 (the recipe)": [], "LoRA, dropout 0": []}
-    for _ in range(a.reps):
-        for name in runs:
-            if name == "RestoreLCC":
-                c = Compensation(heads, V, seed=0)
-                with attach(model, c): log = train(model, ds, params=c.parameters(), lr=1e-3, **kw)
-            else:
-                pm = lora_model(model, 8, 16, 0.05 if "0.05" in name else 0.0, seed=0)
-                try: log = train(pm, ds, lr=1e-4, **kw)
-                finally: pm.unload()
-            runs[name].append(statistics.mean(log["step_seconds"][1:]))
-            print(f"   {name}: {runs[name][-1]:.2f} s/step", flush=True)
+    kw = method_kw(a.steps, False)
+    def restorelcc():
+        c = Compensation(heads, V, seed=0)
+        with attach(model, c): return train(model, ds, params=c.parameters(), lr=1e-3, **kw)
+    def lora(dropout: float):
+        pm = lora_model(model, 8, 16, dropout, seed=0)
+        try: return train(pm, ds, lr=1e-4, **kw)
+        finally: pm.unload()
+    out = alternate({"RestoreLCC": restorelcc, "LoRA, dropout 0.05 (the recipe)": lambda: lora(0.05),
+                     "LoRA, dropout 0": lambda: lora(0.0)}, a.reps)
+    runs = {k: [t for t, _ in v] for k, v in out.items()}
     best = {k: min(v) for k, v in runs.items()}
     print("\n".join(f"{k:<34}{v:>7.2f} s/step{v/best['RestoreLCC']:>7.2f}x RestoreLCC" for k, v in best.items()))
     return save_benchmark(dict(model=a.model, steps=a.steps, reps=a.reps, ceiling_gflops=rates, seconds_per_step=runs,

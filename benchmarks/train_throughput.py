@@ -33,6 +33,7 @@ from restorelcc.pipeline import RestoreConfig
 from restorelcc.train import completion_dataset, train, padding_ratio, StepBatchSampler
 
 TODAY = dict(batch_size=2, grad_accum=4, group_by_length=False, head_at_labels=False, fused_head=False, onednn=False)
+DEFAULT = dict(group_by_length=True, head_at_labels=True, fused_head=True)      # train()'s defaults: the default path
 VARIANTS = [  # (name, train() settings): today's loop, each change alone, then together
     ("today's loop (2 x 4, random pairs, full logits, MKL)", {}),
     ("length-grouped micro-batches", dict(group_by_length=True)),
@@ -43,8 +44,8 @@ VARIANTS = [  # (name, train() settings): today's loop, each change alone, then 
     ("round 1: all but the fused head, oneDNN route on", dict(group_by_length=True, head_at_labels=True, onednn=True)),
     ("round 1: all but the fused head, oneDNN route off", dict(group_by_length=True, head_at_labels=True, onednn=False)),
     ("fused lm_head + cross-entropy", dict(head_at_labels=True, fused_head=True)),
-    ("all, 2 x 4, oneDNN route on: the default where onednn_faster()", dict(group_by_length=True, head_at_labels=True, fused_head=True, onednn=True)),
-    ("all, 2 x 4, oneDNN route off: the default elsewhere", dict(group_by_length=True, head_at_labels=True, fused_head=True, onednn=False)),
+    ("all, 2 x 4, oneDNN route on: the default where onednn_faster()", dict(DEFAULT, onednn=True)),
+    ("all, 2 x 4, oneDNN route off: the default elsewhere", dict(DEFAULT, onednn=False)),
 ]
 
 
@@ -107,6 +108,32 @@ def run_variant(model, ds, heads, V, settings: dict, steps: int, compile_model: 
                 onednn=log["onednn"], peak_rss_mb=peak_rss_mb())
 
 
+def method_kw(steps: int, onednn: bool) -> dict:
+    "train() keywords of a method run: the default 2 x 4 path, `steps` steps, seed 0, no logging."
+    return dict(TODAY, **DEFAULT, onednn=onednn, max_steps=steps, seed=0, log_every=10**9)
+
+
+def setup(name: str, n: int, max_length: int, heads: float = RestoreConfig.heads):
+    "(model frozen, geometry, seeded random heads, orthonormal V per head, the first `n` Alpaca examples as completion data)."
+    model, tok = load_model(name); model.requires_grad_(False)
+    g = HeadGeometry.from_model(model)
+    k = max(1, round(heads*g.n_total))
+    hs = sorted(g.head_of(i) for i in torch.randperm(g.n_total, generator=torch.Generator().manual_seed(0))[:k].tolist())
+    V = torch.linalg.qr(torch.randn(k, g.head_dim, g.head_dim, generator=torch.Generator().manual_seed(0)))[0]
+    return model, g, hs, V, completion_dataset(tok, [alpaca_pair(r) for r in load_alpaca("train", n=n)], max_length)
+
+
+def alternate(runs: dict, reps: int) -> dict:
+    "Each of `runs` (name -> a function returning train()'s log) `reps` times, alternating: name -> [(s/step after the first, losses)]."
+    out = {name: [] for name in runs}
+    for _ in range(reps):
+        for name, run in runs.items():
+            log = run()
+            out[name].append((statistics.mean(log["step_seconds"][1:]), log["losses"]))
+            print(f"   {name}: {out[name][-1][0]:.2f} s/step", flush=True)
+    return out
+
+
 def top_ops(prof, steps: int, n: int = 12) -> list[dict]:
     "The `n` operators with the most self CPU time in a torch.profiler run of `steps` steps: ms per step and share of the total."
     ev = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
@@ -120,11 +147,17 @@ def run_method(model, ds, g, heads, V, method: str, steps: int, onednn: bool, pr
     `profile`: under torch.profiler, and the top operators by self CPU time (the profiler slows the run: time it without)."""
     from contextlib import nullcontext
     from torch.profiler import profile as torch_profile, ProfilerActivity
-    from restorelcc.baselines import lora_model, HeadScaling, attach_scaling, bias_compensation
-    kw = dict(TODAY, group_by_length=True, head_at_labels=True, fused_head=True, onednn=onednn, max_steps=steps, seed=0, log_every=10**9)
     prof = torch_profile(activities=[ProfilerActivity.CPU]) if profile else nullcontext()
-    train = lambda *a, **k: _profiled(prof, *a, **k)
     peak_rss_reset()
+    with prof: log, first = _train_method(model, ds, g, heads, V, method, method_kw(steps, onednn))
+    timed = log["step_seconds"][1:] if steps > 1 else log["step_seconds"]
+    return dict(method=method, onednn=onednn, first_layer=first, seconds_per_step=statistics.mean(timed), losses=log["losses"],
+                real_tokens=log["real_tokens"], peak_rss_mb=peak_rss_mb(), **(dict(top_ops=top_ops(prof, steps)) if profile else {}))
+
+
+def _train_method(model, ds, g, heads, V, method: str, kw: dict) -> tuple[dict, int]:
+    "(train()'s log, the lowest trained layer) of one method at its recipe with train() keywords `kw`; the model is left as it was."
+    from restorelcc.baselines import lora_model, HeadScaling, attach_scaling, bias_compensation
     first = 0                                              # the lowest layer that trains: the backward runs down to it
     if method in ("RestoreLCC", "b-only"):
         first = min(l for l, _ in heads)
@@ -143,32 +176,21 @@ def run_method(model, ds, g, heads, V, method: str, steps: int, onednn: bool, pr
         pm = lora_model(model, 8, 16, 0.05, dora=method.startswith("DoRA"), seed=0)
         try: log = train(pm, ds, lr=1e-4, **kw)
         finally: pm.unload()
-    timed = log["step_seconds"][1:] if steps > 1 else log["step_seconds"]
-    return dict(method=method, onednn=onednn, first_layer=first, seconds_per_step=statistics.mean(timed), losses=log["losses"],
-                real_tokens=log["real_tokens"], peak_rss_mb=peak_rss_mb(), **(dict(top_ops=top_ops(prof, steps)) if profile else {}))
+    return log, first
 
-
-def _profiled(prof, *a, **k):
-    "restorelcc's train() inside `prof` (a torch.profiler context, or a null one)."
-    from restorelcc.train import train as _train
-    with prof: return _train(*a, **k)
 
 def dora_norm_ab(model, ds, steps: int, reps: int = 2) -> dict:
     """DoRA at the recipe with peft's column norm at every forward and with `dora_norm_per_step`'s once a step (what
     `lora_model(dora=True)` does), alternating `reps` times, the same steps: s/step (best of `reps`) and the losses."""
     from restorelcc.baselines import lora_model
-    kw = dict(TODAY, group_by_length=True, head_at_labels=True, fused_head=True, onednn=False, max_steps=steps, seed=0, log_every=10**9)
-    out = {"per forward (peft)": [], "per step": []}
-    for _ in range(reps):
-        for name in out:
-            pm = lora_model(model, 8, 16, 0.05, dora=True, seed=0)
-            if name.startswith("per forward"):
-                for m in pm.modules():
-                    if type(m).__name__ == "DoraLinearLayer": vars(m).pop("get_weight_norm")
-            try: log = train(pm, ds, lr=3e-3, **kw)
-            finally: pm.unload()
-            out[name].append((statistics.mean(log["step_seconds"][1:]), log["losses"]))
-            print(f"   DoRA, column norm {name}: {out[name][-1][0]:.2f} s/step", flush=True)
+    def run(per_forward: bool):
+        pm = lora_model(model, 8, 16, 0.05, dora=True, seed=0)
+        if per_forward:
+            for m in pm.modules():
+                if type(m).__name__ == "DoraLinearLayer": vars(m).pop("get_weight_norm")
+        try: return train(pm, ds, lr=3e-3, **method_kw(steps, False))
+        finally: pm.unload()
+    out = alternate({"per forward (peft)": lambda: run(True), "per step": lambda: run(False)}, reps)
     best = {k: min(v)[0] for k, v in out.items()}
     return dict(seconds_per_step=best, speedup=best["per forward (peft)"]/best["per step"], reps=reps,
                 losses_equal=all(v[1] == out["per step"][0][1] for k in out for v in out[k]))
@@ -196,12 +218,8 @@ def main(argv=None):
     ap.add_argument("--out", default="benchmarks/results/train_throughput.json")
     a = ap.parse_args(argv)
     setup_logging()
-    model, tok = load_model(a.model); model.requires_grad_(False)
-    g = HeadGeometry.from_model(model)
-    n_heads = max(1, round(a.heads*g.n_total))
-    heads = sorted(g.head_of(i) for i in torch.randperm(g.n_total, generator=torch.Generator().manual_seed(0))[:n_heads].tolist())
-    V = torch.linalg.qr(torch.randn(n_heads, g.head_dim, g.head_dim, generator=torch.Generator().manual_seed(0)))[0]
-    ds = completion_dataset(tok, [alpaca_pair(r) for r in load_alpaca("train", n=a.n)], a.max_length)
+    model, g, heads, V, ds = setup(a.model, a.n, a.max_length, a.heads)
+    n_heads = len(heads)
     lengths = [len(e["input_ids"]) for e in ds.examples]
     order = [i for b in StepBatchSampler(lengths, 8, 8, torch.Generator().manual_seed(0), False) for i in b][: 8*a.steps]
     flops, real = useful_flops(model, ds, order[8:], min(l for l, _ in heads))   # the timed steps (the first is warm-up)
