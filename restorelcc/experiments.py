@@ -18,11 +18,11 @@ from .train import completion_eval, optimizer_steps
 from .evaluate import mean_of_task_means, ppl_of_windows, paired_bootstrap, ci_verdict, se_verdict   # the notebooks import them from here
 
 # %% auto #0
-__all__ = ['WANDA50', 'SPARSEGPT24', 'STRUCTURED20', 'PAPER', 'REGIMES', 'DENSE', 'MERGED', 'CELL_PARAMS', 'CELL_PARAMS_OPTIONAL',
-           'profile_params', 'base_model', 'calib_dtype', 'pruned_key', 'cells_dir', 'pruned_model', 'eval_row',
-           'val_dataset', 'restore_config', 'budget_steps', 'docs_of', 'acc_verdict', 'ppl_verdict', 'inference_cost',
-           'cell_key', 'drop_partials', 'write_cell', 'cached_cell', 'table_cell', 'select_lr', 'paired_diffs',
-           'diff_text', 'cell_done', 'task_pairs']
+__all__ = ['WANDA50', 'SPARSEGPT24', 'STRUCTURED20', 'PAPER', 'REGIMES', 'WANDA60', 'PRUNINGS', 'DENSE', 'MERGED', 'CELL_PARAMS',
+           'CELL_PARAMS_OPTIONAL', 'profile_params', 'base_model', 'calib_dtype', 'pruned_key', 'cells_dir',
+           'pruned_model', 'eval_row', 'val_dataset', 'restore_config', 'budget_steps', 'docs_of', 'acc_verdict',
+           'ppl_verdict', 'inference_cost', 'cell_key', 'drop_partials', 'write_cell', 'cached_cell', 'table_cell',
+           'select_lr', 'paired_diffs', 'diff_text', 'cell_done', 'pooled', 'task_pairs']
 
 # %% ../nbs/15_experiments.ipynb #b8298a5b
 WANDA50, SPARSEGPT24, STRUCTURED20 = "unstructured 50% (Wanda)", "semi-structured 2:4 (SparseGPT)", "structured 20%"   # the paper's three pruning regimes
@@ -39,6 +39,8 @@ PAPER = {
     "extra_params_fraction_max": 0.0005,     # < 0.05 % for hidden size > 1000
 }
 REGIMES = {WANDA50: ("wanda", 0.5, None), SPARSEGPT24: ("sparsegpt", None, "2:4"), STRUCTURED20: ("structured", 0.2, None)}
+WANDA60 = "unstructured 60% (Wanda)"   # task-specific recovery's pruning (the paper: 60 % sparsity, 100 samples of the task)
+PRUNINGS = {**REGIMES, WANDA60: ("wanda", 0.6, None)}   # every pruning a cell can start from
 DENSE = "dense (not pruned)"   # the reference row: `table_cell(params, DENSE, "pruned")` evaluates the unpruned model
 
 # %% ../nbs/15_experiments.ipynb #53540df2
@@ -102,14 +104,16 @@ def pruned_model(params: dict, method: str, sparsity: float | None = None, patte
 
 # %% ../nbs/15_experiments.ipynb #7d05879f
 def eval_row(model, tok, params: dict, tasks=None) -> dict:
-    "ppl + per-task acc + mean acc under the profile's evaluation settings; `tasks=None` uses params['tasks']."
+    "ppl (None when `ppl_windows` is 0) + per-task acc + mean acc under the profile's evaluation settings; `tasks=None` uses params['tasks']."
     from restorelcc.evaluate import evaluate, model_perplexity
     tasks = params.get("tasks", "paper") if tasks is None else tasks
     per_doc = bool(params.get("per_doc"))        # keep what a paired comparison needs: per-window NLLs, per-document scores
     t0 = time.time()
-    pp = model_perplexity(model, tok, seqlen=params["ppl_seqlen"], n_windows=params["ppl_windows"], per_window=per_doc)
-    row = dict(ppl=pp["ppl"])
-    if per_doc: row["window_nll"] = pp["window_nll"]
+    row = dict(ppl=None)
+    if params["ppl_windows"]:                     # 0: no perplexity (a task-specific cell is judged on its task only)
+        pp = model_perplexity(model, tok, seqlen=params["ppl_seqlen"], n_windows=params["ppl_windows"], per_window=per_doc)
+        row["ppl"] = pp["ppl"]
+        if per_doc: row["window_nll"] = pp["window_nll"]
     if params.get("n_val"): row["val_loss"] = completion_eval(model, val_dataset(tok, params))
     if tasks:
         r = evaluate(model, tok, tasks, limit=params["eval_limit"], samples=per_doc)
@@ -182,19 +186,20 @@ CELL_PARAMS = ("model", "n_calib", "calib_seqlen", "n_probe", "n_train", "epochs
                "max_length", "eval_limit", "ppl_windows", "ppl_seqlen", "heads", "tasks")
 CELL_PARAMS_OPTIONAL = ("n_val", "per_doc")   # in the key only when a profile turns them on (older cells were made without)
 
-def cell_key(params: dict, base, regime: str, method: str, seed: int, cfg: dict) -> str:
-    "Content hash of one table cell (see above); `base` is the profile's unpruned model."
+def cell_key(params: dict, base, regime: str, method: str, seed: int, cfg: dict, records=None) -> str:
+    "Content hash of one table cell (see above); `base` is the profile's unpruned model, `records` the training pairs if not Alpaca's."
     import importlib.metadata as md, restorelcc
     from dataclasses import asdict, fields
     from restorelcc.data import load_alpaca
-    meth, sp, pat = REGIMES.get(regime, (None, None, None))
+    meth, sp, pat = PRUNINGS.get(regime, (None, None, None))
     if method == "pruned": restoration = None
     else:                          # the effective configuration: notebooks asking for the same restoration share the cell
         restoration = asdict(restore_config(params, seed, method=method, **cfg))
         for k in RestoreConfig.NOT_COMPUTED: restoration.pop(k)   # where it runs, what it caches and logs: not the result
         for f in fields(RestoreConfig):                    # cells made before a setting existed had its old value
             if f.metadata.get("added") and restoration[f.name] == f.default: restoration.pop(f.name)
-        restoration["records"] = load_alpaca("train", n=max(restoration["n_probe"], restoration["n_train"]))
+        restoration["records"] = (load_alpaca("train", n=max(restoration["n_probe"], restoration["n_train"])) if records is None
+                                  else [list(r) for r in records])
     return content_hash(pruned_key(params, base, meth, sp, pat, params["seeds"][0]) if meth else weights_hash(base),
                         {k: params.get(k) for k in CELL_PARAMS} | {k: params[k] for k in CELL_PARAMS_OPTIONAL if params.get(k)},
                         regime, restoration, restorelcc.__version__, md.version("lm_eval"))
@@ -215,23 +220,26 @@ def cached_cell(f: Path | None, compute, what: str = "cell") -> dict:
     return row
 
 def table_cell(params: dict, regime: str = WANDA50, method: str = "restorelcc", seed: int = 0,
-               cache: bool | None = None, evaluate: bool = True, sparse: bool = False, **cfg) -> dict:
+               cache: bool | None = None, evaluate: bool = True, sparse: bool = False, records=None, **cfg) -> dict:
     """Evaluate the profile's pruned `regime` model, restored by `method` with RestoreConfig overrides `cfg` ('pruned': not
     restored); `evaluate=False`: the training record only. `sparse=True` (LoRA, DoRA): the merged model re-masked to the
-    pruning's masks, a companion cell (`content_hash('sparse', key)`) that the merged cell's run writes too."""
-    check(regime in REGIMES or regime == DENSE, f"unknown regime {regime!r}; choose from {', '.join(REGIMES)} or {DENSE!r}")
+    pruning's masks, a companion cell (`content_hash('sparse', key)`) that the merged cell's run writes too. `records`:
+    the (prompt, answer) pairs to probe and train on instead of the profile's Alpaca records (task-specific recovery)."""
+    check(regime in PRUNINGS or regime == DENSE, f"unknown regime {regime!r}; choose from {', '.join(PRUNINGS)} or {DENSE!r}")
+    check(records is None or (method != "pruned" and len(records) >= 2),
+          "records are the pairs a restoration probes and trains on: give at least 2, and a method other than 'pruned'")
     check(regime != DENSE or method == "pruned", f"the {DENSE!r} reference is evaluated as it is: use method 'pruned', not {method!r}")
     check(not sparse or (method in MERGED and evaluate), f"sparse=True re-masks a merged adapter and evaluates it: "
           f"use it with method {' or '.join(map(repr, MERGED))} and evaluate=True, not {method!r}")
     cache = params["model"] != "tiny" if cache is None else cache
     base, _ = base_model(params)                   # hashed for the key, and the dense model of the restoration
-    key = cell_key(params, base, regime, method, seed, cfg)
+    key = cell_key(params, base, regime, method, seed, cfg, records)
     f = cells_dir(params)/f"{key if evaluate else content_hash('trial', key)}.json" if cache else None
     fs = f.parent/f"{content_hash('sparse', key)}.json" if f is not None and method in MERGED and evaluate else None
     what, remasked = f"{regime} | {method} {cfg or ''} | seed {seed}", {}
     def pruned():
         if regime == DENSE: return base_model(params)
-        return pruned_model(params, *REGIMES[regime], seed=params["seeds"][0])
+        return pruned_model(params, *PRUNINGS[regime], seed=params["seeds"][0])
     def compute():
         machine = machine_info(rates=params["model"] != "tiny")    # beside the cell's timings: the CPU and its matmul rate now
         pm, tok = pruned()
@@ -243,7 +251,7 @@ def table_cell(params: dict, regime: str = WANDA50, method: str = "restorelcc", 
             from restorelcc.pipeline import restore
             ckpt = f.parent/"partial"/f"{f.stem}.pt" if f is not None else None     # a long cell resumes mid-training
             r = restore(base, pm, tok, restore_config(params, seed, method=method, **dict(dict(checkpoint_every=50), **cfg)),
-                        checkpoint=ckpt, resume=ckpt is not None)
+                        probe_records=records, train_records=records, checkpoint=ckpt, resume=ckpt is not None)
             pm = r.model; info.update(trainable_params=r.trainable_params, train_seconds=r.extras["seconds"]["total"],
                                       train_loop_seconds=r.extras["train_loop_seconds"])
             if r.log and r.log["val"]: info.update(val_curve=r.log["val"], track=r.log["track"])
@@ -286,14 +294,18 @@ def select_lr(params: dict, regime: str, method: str, grid, steps: int, seed: in
 # %% ../nbs/15_experiments.ipynb #88135001
 def paired_diffs(ref: dict, row: dict, params: dict, iters: int = 200_000, seed: int = 0) -> dict:
     """`ref` − `row` on the same documents (`acc`: the mean of the task means) and windows (`ppl`: the pooled
-    perplexity), each a paired bootstrap interval (95 %) with its Monte-Carlo error; both cells need per-document records."""
-    check(ref.get("docs_scored") and row.get("docs_scored") and "window_nll" in ref and "window_nll" in row,
-          "a paired comparison needs per-document records: evaluate both cells with a profile that has per_doc=True")
+    perplexity, when both cells measured it), each a paired bootstrap interval (95 %) with its Monte-Carlo error; both
+    cells need per-document records."""
+    check(ref.get("docs_scored") and row.get("docs_scored") and ("window_nll" in ref) == ("window_nll" in row),
+          "a paired comparison needs per-document records: evaluate both cells with a profile that has per_doc=True "
+          "(and the same ppl_windows)")
     tasks = sorted(ref["docs_scored"])
     check(sorted(row["docs_scored"]) == tasks, f"the two cells were scored on different tasks ({tasks} vs {sorted(row['docs_scored'])})")
     accs = lambda c: {t: [a for a, _ in c["docs_scored"][t]] for t in tasks}
-    return dict(acc=paired_bootstrap(accs(ref), accs(row), mean_of_task_means, iters, seed),
-                ppl=paired_bootstrap({"w": ref["window_nll"]}, {"w": row["window_nll"]}, ppl_of_windows(params["ppl_seqlen"]), iters, seed))
+    out = dict(acc=paired_bootstrap(accs(ref), accs(row), mean_of_task_means, iters, seed))
+    if "window_nll" in ref:
+        out["ppl"] = paired_bootstrap({"w": ref["window_nll"]}, {"w": row["window_nll"]}, ppl_of_windows(params["ppl_seqlen"]), iters, seed)
+    return out
 
 def diff_text(d: dict, what: str) -> str:
     "A paired difference as printed: accuracy (`what='acc'`) in points, perplexity as it is, with its 95 % interval."
@@ -301,11 +313,17 @@ def diff_text(d: dict, what: str) -> str:
     s, unit = (100, " points") if what == "acc" else (1, "")
     return f"Δ{'' if what == 'acc' else ' ppl'} {s*d['diff']:+.2f}{unit} [{s*d['lo']:+.2f}, {s*d['hi']:+.2f}]"
 
-def cell_done(params: dict, regime: str, method: str, seed: int = 0, sparse: bool = False, **cfg) -> bool:
-    "Whether `table_cell(params, regime, method, seed, sparse=sparse, **cfg)` would read a finished cell (and not train)."
+def cell_done(params: dict, regime: str, method: str, seed: int = 0, sparse: bool = False, records=None, **cfg) -> bool:
+    "Whether `table_cell(params, regime, method, seed, sparse=sparse, records=records, **cfg)` would read a finished cell (and not train)."
     base, _ = base_model(params)
-    key = cell_key(params, base, regime, method, seed, cfg)
+    key = cell_key(params, base, regime, method, seed, cfg, records)
     return (cells_dir(params)/f"{content_hash('sparse', key) if sparse else key}.json").is_file()
+
+def pooled(cells: list[dict]) -> dict:
+    "One record of cells scored on different tasks (task-specific recovery: a cell per task), for `paired_diffs`: the mean of the task means."
+    tasks = [t for c in cells for t in c["docs_scored"]]
+    check(len(tasks) == len(set(tasks)), f"pooled cells must be scored on different tasks, got {tasks}")
+    return dict(docs_scored={t: v for c in cells for t, v in c["docs_scored"].items()})
 
 # %% ../nbs/15_experiments.ipynb #21fb357d
 def task_pairs(task: str, n: int = 100, skip: int = 0) -> list[tuple[str, str]]:
