@@ -236,7 +236,7 @@ def table_cell(params: dict, regime: str = WANDA50, method: str = "restorelcc", 
     key = cell_key(params, base, regime, method, seed, cfg, records)
     f = cells_dir(params)/f"{key if evaluate else content_hash('trial', key)}.json" if cache else None
     fs = f.parent/f"{content_hash('sparse', key)}.json" if f is not None and method in MERGED and evaluate else None
-    what, remasked = f"{regime} | {method} {cfg or ''} | seed {seed}", {}
+    what, remasked, merged = f"{regime} | {method} {cfg or ''} | seed {seed}", {}, {}
     def pruned():
         if regime == DENSE: return base_model(params)
         return pruned_model(params, *PRUNINGS[regime], seed=params["seeds"][0])
@@ -262,6 +262,7 @@ def table_cell(params: dict, regime: str = WANDA50, method: str = "restorelcc", 
         if not evaluate: return info
         ref = None if method == "pruned" else pruned()[0]            # the pruned model again, untouched by training
         row = dict(eval_row(pm, tok, params), **info, cost=inference_cost(pm, ref))
+        merged.update({k: v for k, v in row.items() if k not in info})    # the evaluation alone
         if method in MERGED:                                         # the sparse deployment: merged, then the pruning's zeros again
             remask_(pm, pruning_masks(ref))
             remasked.update(eval_row(pm, tok, params), **info, cost=inference_cost(pm, ref), remasked=True)
@@ -275,6 +276,8 @@ def table_cell(params: dict, regime: str = WANDA50, method: str = "restorelcc", 
             logger.info(f"{what}: retrained for its re-masked row; merged ppl {row['ppl']:.6f} vs the cell's {old['ppl']:.6f}, "
                         f"mean acc {row.get('mean_acc')} vs {old.get('mean_acc')}")
             drop_partials(f)
+            remasked["merged_retrain"] = merged      # this run's own merged model's evaluation, so the
+            # re-masking's cost is read from one training run (the merged cell on record may be another run, another pruning)
         elif f is not None: write_cell(f, row)
         return remasked
     return cached_cell(fs, compute_sparse, what + " | re-masked")
