@@ -22,7 +22,7 @@ __all__ = ['WANDA50', 'SPARSEGPT24', 'STRUCTURED20', 'PAPER', 'REGIMES', 'WANDA6
            'CELL_PARAMS_OPTIONAL', 'profile_params', 'base_model', 'calib_dtype', 'pruned_key', 'cells_dir',
            'pruned_model', 'eval_row', 'val_dataset', 'restore_config', 'budget_steps', 'docs_of', 'acc_verdict',
            'ppl_verdict', 'inference_cost', 'cell_key', 'drop_partials', 'write_cell', 'cached_cell', 'table_cell',
-           'select_lr', 'paired_diffs', 'diff_text', 'cell_done', 'pooled', 'task_pairs']
+           'select_lr', 'paired_diffs', 'ci_text', 'diff_text', 'cell_done', 'pooled', 'task_pairs']
 
 # %% ../nbs/15_experiments.ipynb #b8298a5b
 WANDA50, SPARSEGPT24, STRUCTURED20 = "unstructured 50% (Wanda)", "semi-structured 2:4 (SparseGPT)", "structured 20%"   # the paper's three pruning regimes
@@ -262,8 +262,8 @@ def table_cell(params: dict, regime: str = WANDA50, method: str = "restorelcc", 
         if not evaluate: return info
         ref = None if method == "pruned" else pruned()[0]            # the pruned model again, untouched by training
         row = dict(eval_row(pm, tok, params), **info, cost=inference_cost(pm, ref))
-        merged.update({k: v for k, v in row.items() if k not in info})    # the evaluation alone
         if method in MERGED:                                         # the sparse deployment: merged, then the pruning's zeros again
+            merged.update({k: v for k, v in row.items() if k not in info})    # the merged model's evaluation alone
             remask_(pm, pruning_masks(ref))
             remasked.update(eval_row(pm, tok, params), **info, cost=inference_cost(pm, ref), remasked=True)
             if fs is not None: write_json(fs, remasked)
@@ -310,11 +310,16 @@ def paired_diffs(ref: dict, row: dict, params: dict, iters: int = 200_000, seed:
         out["ppl"] = paired_bootstrap({"w": ref["window_nll"]}, {"w": row["window_nll"]}, ppl_of_windows(params["ppl_seqlen"]), iters, seed)
     return out
 
+def ci_text(d: dict | None, what: str) -> str:
+    "A paired difference and its 95 % interval as a table cell: accuracy (`what='acc'`) in points, perplexity as it is; '' for none."
+    check(what in ("acc", "ppl"), f"a paired difference prints as 'acc' or 'ppl', not {what!r}")
+    s = 100 if what == "acc" else 1
+    return "" if d is None else f"{s*d['diff']:+.2f} [{s*d['lo']:+.2f}, {s*d['hi']:+.2f}]"
+
 def diff_text(d: dict, what: str) -> str:
-    "A paired difference as printed: accuracy (`what='acc'`) in points, perplexity as it is, with its 95 % interval."
-    check(what in ("acc", "ppl"), f"diff_text prints 'acc' or 'ppl', not {what!r}")
-    s, unit = (100, " points") if what == "acc" else (1, "")
-    return f"Δ{'' if what == 'acc' else ' ppl'} {s*d['diff']:+.2f}{unit} [{s*d['lo']:+.2f}, {s*d['hi']:+.2f}]"
+    "A paired difference as a sentence prints it: `ci_text` with its measure named and its unit."
+    diff, interval = ci_text(d, what).split(" ", 1)
+    return f"Δ{'' if what == 'acc' else ' ppl'} {diff}{' points' if what == 'acc' else ''} {interval}"
 
 def cell_done(params: dict, regime: str, method: str, seed: int = 0, sparse: bool = False, records=None, **cfg) -> bool:
     "Whether `table_cell(params, regime, method, seed, sparse=sparse, records=records, **cfg)` would read a finished cell (and not train)."

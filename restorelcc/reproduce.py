@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_reproduce.ipynb #cb0a1fd9
 from __future__ import annotations
-import json, math, os, sys, time
+import itertools, json, math, os, sys, time
 from pathlib import Path
 
 from .core import RestoreLCCError, check, check_choice, content_hash, file_hash, logger, write_json, run_log
@@ -140,6 +140,9 @@ def save_results(name: str, results_dir, params: dict, tables: dict, verdicts: l
         f = results_dir/(f"{name}.csv" if i == 0 else f"{name}_{i}.csv")
         with open(f, "w", newline="") as fh:
             w = csv.writer(fh); w.writerow(t["columns"]); w.writerows(t["rows"])
+    for i in itertools.count(max(len(tables), 1)):                 # a table of an earlier run that this one no longer has
+        if not (stale := results_dir/f"{name}_{i}.csv").is_file(): break   # (a list of pending cells, now empty)
+        stale.unlink()
     run_log.write(results_dir/"logs"/f"{name}.log")               # the notebook's whole log, third-party warnings included
     return write_json(results_dir/f"{name}.json", dict(name=name, params={k: v for k, v in params.items() if k != "results_dir"}, tables=tables,
                                                       verdicts=verdicts or [], figures=[str(x) for x in figures or []], notes=notes))
