@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_reproduce.ipynb #cb0a1fd9
 from __future__ import annotations
-import itertools, json, math, os, sys, time
+import itertools, json, math, os, re, sys, time
 from pathlib import Path
 
 from .core import RestoreLCCError, check, check_choice, content_hash, file_hash, logger, write_json, run_log
@@ -14,8 +14,8 @@ from .pipeline import RestoreConfig
 
 # %% auto #0
 __all__ = ['PROFILES', 'WIDGET', 'VERDICTS', 'RESULTS_ORDER', 'experiments_dir', 'list_experiments', 'keep_notebook',
-           'run_experiment', 'reproduce', 'save_results', 'render_results_md', 'summary_md', 'write_results_md',
-           'update_readme', 'add_reproduce_command', 'run_reproduce']
+           'run_experiment', 'reproduce', 'save_results', 'render_results_md', 'paper_claims', 'claims_md',
+           'summary_md', 'write_results_md', 'update_readme', 'add_reproduce_command', 'run_reproduce']
 
 # %% ../nbs/14_reproduce.ipynb #ae70c9a8
 _R = RestoreConfig      # its defaults are the paper's restoration settings: the paper profile's, and every profile's heads
@@ -207,16 +207,6 @@ def _main_table_md(r: dict) -> list[str]:
             + f" | {verdict(m, g, 'perplexity')} | {verdict(m, g, 'accuracy')} |" for m, g in regimes]
     return out
 
-def _verdict_sentence(label: str, ppl: str, acc: str, ppl_ci: str = "", acc_ci: str = "") -> str:
-    "One line per compared row, in words: which side each measure's interval favours, with the interval (RestoreLCC − row)."
-    who = label.split(" (")[0]; short = who.split(",")[0]
-    side = lambda v: "RestoreLCC" if v.startswith("reproduced") else short if v.startswith("reversed") else None
-    by = {}
-    for what, v, ci in (("perplexity", ppl, ppl_ci), ("accuracy", acc, acc_ci)):
-        by.setdefault(side(v), []).append(what + (f" {ci}" if ci else "") + (" (borderline)" if v.endswith("borderline") else ""))
-    return f"- **{who}**: " + "; ".join(f"{k} better on {' and '.join(w)}" if k else f"{' and '.join(w)} inconclusive"
-                                        for k, w in by.items()) + "."
-
 def _regimes_md(r: dict) -> list[str]:
     """The main table at the paper's budget in the paper's shape, one row per method and one column per regime (so its
     size is fixed however many rows are on record): perplexity / accuracy, the paired intervals against RestoreLCC and the
@@ -261,11 +251,80 @@ def _regimes_md(r: dict) -> list[str]:
                       + "; ".join(f"{g}: {l}" for g, l in other) + "."]
     return out
 
+def paper_claims() -> list[tuple[str, str, str, str]]:
+    """The paper's claims that a paper-budget experiment tests: (claim, the paper's evidence (LLaMA-7B), the experiment,
+    a pattern of the claims of its verdicts that test it)."""
+    from restorelcc.experiments import PAPER, WANDA50, SPARSEGPT24, STRUCTURED20
+    m, a = PAPER["main"], PAPER["ablations"]
+    vs = lambda g, x: f"acc {m[g]['restorelcc'][1]} vs {m[g][x][1]}, ppl {m[g]['restorelcc'][0]} vs {m[g][x][0]}"
+    return [("RestoreLCC restores the pruned model", f"every regime; Wanda 50 %: {vs(WANDA50, 'pruned')}", "regimes", r"beats pruned"),
+            ("RestoreLCC beats LoRA", f"Wanda 50 %: {vs(WANDA50, 'lora')}", "regimes", r"beats LoRA[^:]* merged on"),
+            ("RestoreLCC beats DoRA", f"2:4: {vs(SPARSEGPT24, 'dora')}; structured: {vs(STRUCTURED20, 'dora')}", "regimes",
+             r"beats DoRA[^:]* merged on"),
+            ("RestoreLCC beats LoFiT", f"Wanda 50 %: {vs(WANDA50, 'lofit')}", "regimes", r"beats LoFiT"),
+            ("RestoreLCC beats LoRA and DoRA where the model must stay sparse (merged, then re-masked)",
+             "not measured (the paper's case for a method that keeps the sparsity)", "regimes", r"re-masked on"),
+            ("task-specific recovery: RestoreLCC beats LoFiT", f"+{PAPER['task_specific_gain_over_lofit']} points (Wanda 60 %, 100 samples)",
+             "task_specific", r"task-specific"),
+            ("probe-selected heads beat random heads", f"random heads: {a['random heads'] - a['full']:+.2f} points", "headline",
+             r"probe-selected heads beat random"),
+            ("β·V adds to the bias b (b only is worse)", f"w/o β·V: {a['no beta*V'] - a['full']:+.2f} points", "headline", r"beats b only")]
+
+def _claim_context(claim: str) -> str:
+    "Where a verdict's comparison was made, in a few words: its regime, measure and training seed, as its claim names them."
+    regime = claim.split(": ")[0] if ": RestoreLCC" in claim else ""
+    if m := re.fullmatch(r"\S+ (.+) \((\w+)\)", regime): regime = f"{m[2]} {m[1]}"   # 'unstructured 50% (Wanda)' -> 'Wanda 50%'
+    what = "ppl" if "perplexity" in claim else "acc" if "accuracy" in claim else ""
+    seed = re.search(r"seed (\d+)", claim)
+    return " ".join(x for x in (regime, what, seed and f"seed {seed[1]}") if x)
+
+def _overall(by: dict) -> str:
+    "One verdict for a claim from its comparisons' verdicts (counted in `by`)."
+    rep, rev, inc = ("reproduced" in by), ("reversed" in by), ("inconclusive" in by)
+    if rep and rev: return "mixed"
+    if rep or rev: return ("partly " if inc else "") + ("reproduced" if rep else "reversed")
+    return "not reproduced (inconclusive)"
+
+def _evidence(r: dict, vs: list[dict]) -> str:
+    "The size of the evidence behind verdicts `vs` of result `r`: training steps, documents, training seeds, comparisons."
+    from restorelcc.experiments import budget_steps
+    p, text = r["params"], " ".join(v["claim"] + " " + v.get("ours", "") for v in vs)
+    steps = {int(x) for x in re.findall(r"(\d+) steps", text)}
+    t = next(iter(r["tables"].values())); col = {c: i for i, c in enumerate(t["columns"])}
+    if not steps and {"row", "steps"} <= col.keys():                     # the reference's budget and each compared row's
+        steps = {budget_steps(p)} | {row[col["steps"]] for row in t["rows"] for v in vs if f" {row[col['row']]} on " in v["claim"]}
+    steps = sorted(s for s in steps if s) or [budget_steps(p)]
+    docs = re.findall(r"([\d,]+) documents", text)
+    docs = f"{docs[0]} documents" if docs else f"{p['eval_limit']} documents a task, {p['ppl_windows']} ppl windows"
+    seeds = {s for v in vs for s in re.findall(r"seed (\d+)", v["claim"])} or set(p["seeds"])
+    return (f"{'–'.join(map(str, sorted({steps[0], steps[-1]})))} steps; {docs}; {len(seeds)} training seed{'s'[:len(seeds) != 1]}; "
+            f"{len(vs)} comparison{'s'[:len(vs) != 1]}")
+
+def claims_md(results_dir="results") -> list[str]:
+    """The paper's claims as the paper-budget results judge them: per claim, the verdicts of the comparisons that test it
+    (each with where it was made), one verdict, and the evidence's size; a claim without such results is left out."""
+    rows = []
+    for claim, paper, name, pattern in paper_claims():
+        f = Path(results_dir)/f"{name}.json"
+        if not f.is_file() or (r := json.loads(f.read_text()))["params"].get("profile") != "paper": continue
+        vs = [v for v in r.get("verdicts", []) if re.search(pattern, v["claim"])]
+        if not vs: continue
+        by = {}
+        for v in vs: by.setdefault(v["verdict"].split(",")[0], []).append(_claim_context(v["claim"]) + "*"*v["verdict"].endswith("borderline"))
+        ours = "; ".join(f"{k}: {', '.join(by[k])}" for k in ("reproduced", "reversed", "inconclusive") if k in by)
+        rows.append(f"| {claim} | {paper} | {ours} | **{_overall(by)}** | {_evidence(r, vs)} |")
+    return ["| the paper's claim | paper (LLaMA-7B) | our comparisons (* borderline) | verdict | evidence |", "|---|---|---|---|---|",
+            *rows] if rows else []
+
 def summary_md(results_dir="results") -> str:
-    """The README's results at the paper's budget, of a size that does not grow with the rows on record: the main table
-    (method × regime), the headline's verdicts in words with their intervals, and links; every full table, and the tables at
-    smaller budgets, are in results/RESULTS.md only."""
+    """The README's results at the paper's budget, of a size that does not grow with the rows on record: the paper's claims
+    and their verdicts, the main table (method × regime), a pointer to the headline, and links; every full table, and the
+    tables at smaller budgets, are in results/RESULTS.md only."""
     out = []
+    if claims := claims_md(results_dir):
+        out += ["**The paper's claims at this scale** (SmolLM2-135M at the paper's training budget; each verdict from 95 % paired "
+                "bootstrap intervals over documents and windows, not training seeds; the comparisons behind it by regime, measure "
+                "and seed):", "", *claims, ""]
     f = Path(results_dir)/"regimes.json"
     if f.is_file() and (r := json.loads(f.read_text()))["params"].get("profile") == "paper":
         out += [f"**The main table at the paper's budget, three pruning regimes** ({_budget(r['params'])}). One training run "
@@ -284,12 +343,10 @@ def summary_md(results_dir="results") -> str:
         rows = [(row[col["row"]], vs[claim(row[col["row"]], "perplexity")], vs[claim(row[col["row"]], "accuracy")],
                  row[col["ppl: RestoreLCC − row [95% CI]"]], row[col["acc: RestoreLCC − row [95% CI]"]])
                 for row in t["rows"] if claim(row[col["row"]], "perplexity") in vs]
-        out += [f"**The Wanda 50 % corner at the paper's training budget (the headline)**: RestoreLCC at lr 1e-3 against each "
-                f"row, the interval RestoreLCC − row ({_budget(p)}; one training run each, seed {p['seeds'][0]}; paired bootstrap, "
-                f"{p.get('bootstrap_iters', 5000):,} draws, over documents and windows, not training seeds; {2*len(rows)} "
-                "comparisons, uncorrected; *borderline*: the bound nearest 0 lies within two Monte-Carlo errors or one "
-                "document's weight of it). Its table, with learning rates and steps: [results/RESULTS.md](results/RESULTS.md).", ""]
-        out += [_verdict_sentence(*x) for x in rows] + [""]
+        out += [f"**The Wanda 50 % corner at the paper's training budget (the headline)**: RestoreLCC at lr 1e-3 against "
+                f"{len(rows)} rows ({_budget(p)}; learning-rate selections, b only, which heads; one training run each; "
+                f"{2*len(rows)} comparisons, paired bootstrap of {p.get('bootstrap_iters', 5000):,} draws over documents and windows): "
+                "its table and verdicts, with every interval, are in [results/RESULTS.md](results/RESULTS.md).", ""]
     f = Path(results_dir)/"main_table.json"
     if f.is_file() and (r := json.loads(f.read_text()))["params"].get("profile") == "paper":   # a smaller budget's: RESULTS.md
         out += [f"**The main table at the paper's budget** ({_budget(r['params'])}). Cells: perplexity / mean accuracy over "
@@ -305,6 +362,7 @@ def write_results_md(results_dir="results") -> Path:
     "results/RESULTS.md: every result's tables, verdicts and figures, rendered from results/*.json (never typed by hand)."
     text = ("# Results\n\nGenerated by `restorelcc reproduce` from `results/*.json`; do not edit. Each section names the "
             "profile it ran under, which sets its training budget and evaluation size.\n\n"
+            + ("## The paper's claims at the paper's budget\n\n" + "\n".join(claims_md(results_dir)) + "\n\n" if claims_md(results_dir) else "")
             + render_results_md(results_dir, "../figures/"))
     f = Path(results_dir)/"RESULTS.md"
     tmp = f.with_name(f".{f.name}.tmp"); tmp.write_text(text); tmp.replace(f)
