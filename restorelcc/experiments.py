@@ -18,11 +18,11 @@ from .train import completion_eval, optimizer_steps
 from .evaluate import mean_of_task_means, ppl_of_windows, paired_bootstrap, ci_verdict, se_verdict   # the notebooks import them from here
 
 # %% auto #0
-__all__ = ['WANDA50', 'SPARSEGPT24', 'STRUCTURED20', 'PAPER', 'REGIMES', 'WANDA60', 'PRUNINGS', 'DENSE', 'MERGED', 'CELL_PARAMS',
-           'CELL_PARAMS_OPTIONAL', 'profile_params', 'base_model', 'calib_dtype', 'pruned_key', 'cells_dir',
-           'pruned_model', 'eval_row', 'val_dataset', 'restore_config', 'budget_steps', 'docs_of', 'acc_verdict',
-           'ppl_verdict', 'inference_cost', 'cell_key', 'drop_partials', 'write_cell', 'cached_cell', 'table_cell',
-           'select_lr', 'paired_diffs', 'ci_text', 'diff_text', 'cell_done', 'pooled', 'task_pairs']
+__all__ = ['WANDA50', 'SPARSEGPT24', 'STRUCTURED20', 'PAPER', 'REGIMES', 'WANDA60', 'PRUNINGS', 'DENSE', 'MERGED', 'RECIPES',
+           'CELL_PARAMS', 'CELL_PARAMS_OPTIONAL', 'profile_params', 'base_model', 'calib_dtype', 'pruned_key',
+           'cells_dir', 'pruned_model', 'eval_row', 'val_dataset', 'restore_config', 'budget_steps', 'docs_of',
+           'acc_verdict', 'ppl_verdict', 'inference_cost', 'cell_key', 'drop_partials', 'write_cell', 'cached_cell',
+           'table_cell', 'select_lr', 'paired_diffs', 'ci_text', 'diff_text', 'cell_done', 'pooled', 'task_pairs']
 
 # %% ../nbs/15_experiments.ipynb #b8298a5b
 WANDA50, SPARSEGPT24, STRUCTURED20 = "unstructured 50% (Wanda)", "semi-structured 2:4 (SparseGPT)", "structured 20%"   # the paper's three pruning regimes
@@ -160,6 +160,11 @@ def ppl_verdict(ours: list, other: list) -> str:
 
 # %% ../nbs/15_experiments.ipynb #4b022af1
 MERGED = ("lora", "dora")   # methods evaluated merged into the weights; their `sparse=True` row is merged and re-masked
+RECIPES = {   # each method's published recipe as RestoreConfig overrides, the rows every paper-budget experiment shares
+    "restorelcc": dict(lr=1e-3),                                        # the paper's lr
+    "lora": dict(lr=1e-4, lora_dropout=0.05),                           # LLM-Pruner's (r 8, α 16, the 7 projections: the defaults)
+    "lofit": dict(lr=1e-2, lofit_scale_lr=5e-3, lofit_l1=1e-3, heads=0.03),   # LoFiT's official code: 3 % of the heads
+}
 
 @torch.no_grad()
 def inference_cost(model, reference=None, n_tokens: int = 512, reps: int = 5, seed: int = 0) -> dict:
