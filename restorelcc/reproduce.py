@@ -22,7 +22,7 @@ _R = RestoreConfig      # its defaults are the paper's restoration settings: the
 PROFILES = {
     "smoke": dict(profile="smoke", model="tiny", n_calib=4, calib_seqlen=64, n_probe=24, n_train=16, epochs=1,
                   batch_size=4, max_length=256, eval_limit=4, ppl_windows=2, ppl_seqlen=64, seeds=[0], side_seeds=[0],
-                  heads=_R.heads, tasks="arc_easy", second_model=None, n_val=4, val_every=2, per_doc=True),
+                  heads=_R.heads, tasks="arc_easy", second_model="tiny", n_val=4, val_every=2, per_doc=True),
     "quick": dict(profile="quick", model="smollm2-135m", n_calib=32, calib_seqlen=SEQLEN, n_probe=256, n_train=64,
                   epochs=1, batch_size=8, max_length=256, eval_limit=25, ppl_windows=16, ppl_seqlen=SEQLEN,
                   seeds=[0, 1, 2], side_seeds=[0], heads=_R.heads, tasks="paper", second_model="gemma3-270m", n_val=0,
@@ -37,7 +37,7 @@ PROFILES = {
     "paper": dict(profile="paper", model="smollm2-135m", n_calib=N_CALIB, calib_seqlen=SEQLEN, n_probe=_R.n_probe, n_train=_R.n_train,
                   epochs=_R.epochs, batch_size=_R.batch_size, grad_accum=_R.grad_accum, max_length=_R.max_length, eval_limit=500,
                   ppl_windows=PPL_WINDOWS, ppl_seqlen=SEQLEN, seeds=[0], side_seeds=[0], heads=_R.heads, tasks="paper",
-                  second_model=None, n_val=200, val_every=50, per_doc=True),
+                  second_model="gemma3-270m", n_val=200, val_every=50, per_doc=True),
 }
 
 def experiments_dir(nbs=None) -> Path:
@@ -279,7 +279,8 @@ def paper_claims() -> list[tuple[str, str, tuple]]:
 def _claim_context(claim: str) -> str:
     "Where a verdict's comparison was made, in a few words: its regime, measure and training seed, as its claim names them."
     regime = claim.split(": ")[0] if ": RestoreLCC" in claim else ""
-    if m := re.fullmatch(r"\S+ (.+) \((\w+)\)", regime): regime = f"{m[2]} {m[1]}"   # 'unstructured 50% (Wanda)' -> 'Wanda 50%'
+    if m := re.fullmatch(r"\S+ (.+) \((\w+)\)(?:, (.+))?", regime):   # 'unstructured 50% (Wanda)[, model]' -> 'Wanda 50%[ model]'
+        regime = " ".join(x for x in (m[2], m[1], m[3]) if x)
     what = "ppl" if "perplexity" in claim else "acc" if "accuracy" in claim else ""
     seed, lr = re.search(r"seed (\d+)", claim), re.search(r" at lr ([\d.e-]+) \(", claim)   # a variant at its own lr (the ablations' b only at the step bound)
     return " ".join(x for x in (regime, lr and f"lr {lr[1]}", what, seed and f"seed {seed[1]}") if x)
