@@ -10,8 +10,12 @@ calibration windows:
 
 A run is DTYPE:KERNEL:THREADS. `--out` is rewritten after every run, so a long benchmark that is stopped keeps the runs
 it finished. Timings on a shared CPU are noisy: compare the runs of one invocation only.
+
+Which code paths a CPU runs is what differs between CPUs; one machine can run another's by pinning them at start:
+`ATEN_CPU_CAPABILITY=avx2` (torch's own kernels) and `MKL_ENABLE_INSTRUCTIONS=AVX2` or `MKL_CBWR=...` (MKL's). The
+result records these variables as they were set (`code_paths`).
 """
-import argparse, time
+import argparse, os, time
 from pathlib import Path
 
 import torch
@@ -23,6 +27,7 @@ from restorelcc.kernels import onednn_linears, machine_info
 from restorelcc.activations import weights_hash
 from restorelcc.prune import prune, block_linears, CALIB_DTYPES
 
+CODE_PATHS = ("ATEN_CPU_CAPABILITY", "MKL_ENABLE_INSTRUCTIONS", "MKL_CBWR")   # variables that pin a CPU's code paths
 RUNS = ["float32:mkl:2", "float32:onednn:2", "float64:mkl:2", "float64:onednn:2", "float64:mkl:1"]
 
 
@@ -58,7 +63,8 @@ def main(argv=None):
     _, tok = load_model(a.model)
     windows = calibration_windows(tok, a.n_calib, a.seqlen, source="c4", seed=a.seed)
     head = dict(model=a.model, method=a.method, sparsity=sparsity, pattern=a.pattern, n_calib=a.n_calib, seqlen=a.seqlen,
-                seed=a.seed, calib_hash=content_hash(windows), machine=machine)
+                seed=a.seed, calib_hash=content_hash(windows), machine=machine,
+                code_paths={k: os.environ[k] for k in CODE_PATHS if k in os.environ})
     print(f"{a.model} {a.method} {a.pattern or sparsity}, {a.n_calib} x {a.seqlen} calibration windows; CPU {machine['cpu']} "
           f"({machine['capability']}), torch {machine['torch']}", flush=True)
     rows, first, threads = [], {}, torch.get_num_threads()

@@ -178,7 +178,9 @@ def determinism_md(d: Path) -> list[str]:
         r = json.loads(p.read_text()); m = r["machine"]
         out += [f"The same pruning under other matmul kernels and thread counts (`python benchmarks/prune_determinism.py`, "
                 f"{p.name}): {r['model']}, {r['method']} {r['pattern'] or r['sparsity']}, {r['n_calib']} × {r['seqlen']} "
-                f"calibration windows; {m['cpu']} ({m.get('capability', '?')}), torch {m['torch']}.", "",
+                f"calibration windows; {m['cpu']} ({m.get('capability', '?')}), torch {m['torch']}"
+                + ("; code paths pinned: " + ", ".join(f"{k}={v}" for k, v in r["code_paths"].items()) if r.get("code_paths") else "")
+                + ".", "",
                 "| calibration | kernel | threads | mask hash | weights hash | seconds |", "|---|---|---|---|---|---|"]
         out += [f"| {x['calib_dtype']} | {x['kernel']} | {x['threads']} | {x['mask_hash']} | {x['weights_hash']} | {x['seconds']:.0f} |"
                 for x in r["runs"]] + [""]
