@@ -225,11 +225,13 @@ def cached_cell(f: Path | None, compute, what: str = "cell") -> dict:
     return row
 
 def table_cell(params: dict, regime: str = WANDA50, method: str = "restorelcc", seed: int = 0,
-               cache: bool | None = None, evaluate: bool = True, sparse: bool = False, records=None, **cfg) -> dict:
+               cache: bool | None = None, evaluate: bool = True, sparse: bool = False, records=None, train: bool = True,
+               **cfg) -> dict | None:
     """Evaluate the profile's pruned `regime` model, restored by `method` with RestoreConfig overrides `cfg` ('pruned': not
     restored); `evaluate=False`: the training record only. `sparse=True` (LoRA, DoRA): the merged model re-masked to the
     pruning's masks, a companion cell (`content_hash('sparse', key)`) that the merged cell's run writes too. `records`:
-    the (prompt, answer) pairs to probe and train on instead of the profile's Alpaca records (task-specific recovery)."""
+    the (prompt, answer) pairs to probe and train on instead of the profile's Alpaca records (task-specific recovery).
+    `train=False`: the finished cell if there is one, else None, and nothing computed (a render of what is on record)."""
     check(regime in PRUNINGS or regime == DENSE, f"unknown regime {regime!r}; choose from {', '.join(PRUNINGS)} or {DENSE!r}")
     check(records is None or (method != "pruned" and len(records) >= 2),
           "records are the pairs a restoration probes and trains on: give at least 2, and a method other than 'pruned'")
@@ -241,6 +243,8 @@ def table_cell(params: dict, regime: str = WANDA50, method: str = "restorelcc", 
     key = cell_key(params, base, regime, method, seed, cfg, records)
     f = cells_dir(params)/f"{key if evaluate else content_hash('trial', key)}.json" if cache else None
     fs = f.parent/f"{content_hash('sparse', key)}.json" if f is not None and method in MERGED and evaluate else None
+    done = fs if sparse else f                                       # the file a finished cell is read from
+    if not train and (done is None or not done.is_file()): return None
     what, remasked, merged = f"{regime} | {method} {cfg or ''} | seed {seed}", {}, {}
     def pruned():
         if regime == DENSE: return base_model(params)
