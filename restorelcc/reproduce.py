@@ -307,14 +307,19 @@ def _evidence(r: dict, vs: list[dict]) -> str:
     return (f"{'–'.join(map(str, sorted({steps[0], steps[-1]})))} steps; {docs}; {len(seeds)} training seed{'s'[:len(seeds) != 1]}; "
             f"{len(vs)} comparison{'s'[:len(vs) != 1]}")
 
+def _paper_result(results_dir, name: str) -> dict | None:
+    "Experiment `name`'s results if they were made under the paper profile, else None."
+    f = Path(results_dir)/f"{name}.json"
+    return r if f.is_file() and (r := json.loads(f.read_text()))["params"].get("profile") == "paper" else None
+
 def claims_md(results_dir="results") -> list[str]:
     """The paper's claims as the paper-budget results judge them: per claim, the verdicts of the comparisons that test it
     (each with where it was made), one verdict, and the evidence's size; a claim without such results is left out."""
-    rows = []
-    for claim, paper, sources in paper_claims():
+    rows, claims = [], paper_claims()
+    results = {n: _paper_result(results_dir, n) for *_, sources in claims for n, _ in sources}   # each file read once
+    for claim, paper, sources in claims:
         for name, pattern in sources:                          # the first source with paper-budget verdicts on it
-            f = Path(results_dir)/f"{name}.json"
-            if not f.is_file() or (r := json.loads(f.read_text()))["params"].get("profile") != "paper": continue
+            if (r := results[name]) is None: continue
             if vs := [v for v in r.get("verdicts", []) if re.search(pattern, v["claim"])]: break
         else: continue
         by = {}
@@ -334,8 +339,7 @@ def summary_md(results_dir="results") -> str:
                 "bootstrap intervals over documents and windows, not training seeds; the comparisons behind it by regime, measure "
                 "and seed; *: borderline, the interval's bound nearest 0 within two Monte-Carlo errors or one document's weight "
                 "of it):", "", *claims, ""]
-    f = Path(results_dir)/"regimes.json"
-    if f.is_file() and (r := json.loads(f.read_text()))["params"].get("profile") == "paper":
+    if r := _paper_result(results_dir, "regimes"):
         out += [f"**The main table at the paper's budget, three pruning regimes** ({_budget(r['params'])}). One training run "
                 f"per row (seed {r['params']['seeds'][0]}); 95 % paired bootstrap intervals against RestoreLCC over the same "
                 "documents and windows, not training seeds. *Re-masked*: LoRA/DoRA merged, then put back onto the pruning's "
@@ -344,8 +348,7 @@ def summary_md(results_dir="results") -> str:
                 "perplexity and higher accuracy are better): ✓ RestoreLCC better, ✗ the row better, ~ inconclusive, * borderline. "
                 "Details, costs and the pending rows: "
                 "[results/RESULTS.md](results/RESULTS.md).", ""] + _regimes_md(r) + [""]
-    f = Path(results_dir)/"headline.json"
-    if f.is_file() and (r := json.loads(f.read_text()))["params"].get("profile") == "paper":
+    if r := _paper_result(results_dir, "headline"):
         p, vs = r["params"], {v["claim"]: v["verdict"] for v in r.get("verdicts", [])}
         t = r["tables"]["headline"]; col = {c: i for i, c in enumerate(t["columns"])}
         claim = lambda l, w: f"RestoreLCC (lr 1e-3) beats {l} on {w}"
@@ -354,8 +357,7 @@ def summary_md(results_dir="results") -> str:
                 f"{n} rows ({_budget(p)}; learning-rate selections, b only, which heads; one training run each; "
                 f"{2*n} comparisons, paired bootstrap of {p.get('bootstrap_iters', 5000):,} draws over documents and windows): "
                 "its table and verdicts, with every interval, are in [results/RESULTS.md](results/RESULTS.md).", ""]
-    f = Path(results_dir)/"main_table.json"
-    if f.is_file() and (r := json.loads(f.read_text()))["params"].get("profile") == "paper":   # a smaller budget's: RESULTS.md
+    if r := _paper_result(results_dir, "main_table"):        # a smaller budget's: RESULTS.md
         out += [f"**The main table at the paper's budget** ({_budget(r['params'])}). Cells: perplexity / mean accuracy over "
                 "the 7 tasks in % (± sd over seeds); the last two columns are the verdicts on the paper's claims that "
                 "RestoreLCC has the lowest perplexity and the best accuracy.", ""] + _main_table_md(r) + [""]
