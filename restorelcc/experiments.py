@@ -19,10 +19,11 @@ from .evaluate import mean_of_task_means, ppl_of_windows, paired_bootstrap, ci_v
 
 # %% auto #0
 __all__ = ['WANDA50', 'SPARSEGPT24', 'STRUCTURED20', 'PAPER', 'REGIMES', 'WANDA60', 'PRUNINGS', 'DENSE', 'MERGED', 'RECIPES',
-           'CELL_PARAMS', 'CELL_PARAMS_OPTIONAL', 'profile_params', 'base_model', 'calib_dtype', 'pruned_key',
-           'cells_dir', 'pruned_model', 'eval_row', 'val_dataset', 'restore_config', 'budget_steps', 'docs_of',
-           'acc_verdict', 'ppl_verdict', 'inference_cost', 'cell_key', 'drop_partials', 'write_cell', 'cached_cell',
-           'table_cell', 'select_lr', 'paired_diffs', 'ci_text', 'diff_text', 'cell_done', 'pooled', 'task_pairs']
+           'CELL_PARAMS', 'CELL_PARAMS_OPTIONAL', 'MEASURES', 'profile_params', 'base_model', 'calib_dtype',
+           'pruned_key', 'cells_dir', 'pruned_model', 'eval_row', 'val_dataset', 'restore_config', 'budget_steps',
+           'docs_of', 'acc_verdict', 'ppl_verdict', 'inference_cost', 'cell_key', 'drop_partials', 'write_cell',
+           'cached_cell', 'table_cell', 'select_lr', 'paired_diffs', 'ci_text', 'diff_text', 'paired_verdicts',
+           'cell_done', 'pooled', 'task_pairs']
 
 # %% ../nbs/15_experiments.ipynb #b8298a5b
 WANDA50, SPARSEGPT24, STRUCTURED20 = "unstructured 50% (Wanda)", "semi-structured 2:4 (SparseGPT)", "structured 20%"   # the paper's three pruning regimes
@@ -329,6 +330,16 @@ def diff_text(d: dict, what: str) -> str:
     "A paired difference as a sentence prints it: `ci_text` with its measure named and its unit."
     diff, interval = ci_text(d, what).split(" ", 1)
     return f"Δ{'' if what == 'acc' else ' ppl'} {diff}{' points' if what == 'acc' else ''} {interval}"
+
+MEASURES = (("acc", "accuracy", True), ("ppl", "perplexity", False))   # a paired difference's key, its name, higher is better
+
+def paired_verdicts(d: dict, claim: str, paper, versus: str) -> list[dict]:
+    """The verdicts of one paired comparison (`paired_diffs`' output `d`), accuracy, then perplexity where measured: the
+    `claim` with its '{what}' named, `paper` (a text, or a function of the measure's key), ours: the interval of `versus`
+    (e.g. 'RestoreLCC − row'), and the verdict that interval gives (`ci_verdict`)."""
+    return [dict(claim=claim.replace("{what}", what), paper=paper(k) if callable(paper) else paper,
+                 ours=diff_text(d[k], k) + f" ({versus}, 95 % CI)", verdict=ci_verdict(d[k], hib))
+            for k, what, hib in MEASURES if k in d]
 
 def cell_done(params: dict, regime: str, method: str, seed: int = 0, sparse: bool = False, records=None, **cfg) -> bool:
     "Whether `table_cell(params, regime, method, seed, sparse=sparse, records=records, **cfg)` would read a finished cell (and not train)."
