@@ -343,9 +343,7 @@ def paired_verdicts(d: dict, claim: str, paper, versus: str) -> list[dict]:
 
 def cell_done(params: dict, regime: str, method: str, seed: int = 0, sparse: bool = False, records=None, **cfg) -> bool:
     "Whether `table_cell(params, regime, method, seed, sparse=sparse, records=records, **cfg)` would read a finished cell (and not train)."
-    base, _ = base_model(params)
-    key = cell_key(params, base, regime, method, seed, cfg, records)
-    return (cells_dir(params)/f"{content_hash('sparse', key) if sparse else key}.json").is_file()
+    return table_cell(params, regime, method, seed, cache=True, sparse=sparse, records=records, train=False, **cfg) is not None
 
 def pooled(cells: list[dict]) -> dict:
     "One record of cells scored on different tasks (task-specific recovery: a cell per task), for `paired_diffs`: the mean of the task means."
