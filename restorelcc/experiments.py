@@ -23,7 +23,7 @@ __all__ = ['WANDA50', 'SPARSEGPT24', 'STRUCTURED20', 'PAPER', 'REGIMES', 'WANDA6
            'pruned_key', 'cells_dir', 'pruned_model', 'eval_row', 'val_dataset', 'restore_config', 'budget_steps',
            'docs_of', 'acc_verdict', 'ppl_verdict', 'inference_cost', 'cell_key', 'drop_partials', 'write_cell',
            'cached_cell', 'table_cell', 'select_lr', 'paired_diffs', 'ci_text', 'diff_text', 'paired_verdicts',
-           'cell_done', 'pooled', 'task_pairs']
+           'pooled', 'task_pairs']
 
 # %% ../nbs/15_experiments.ipynb #b8298a5b
 WANDA50, SPARSEGPT24, STRUCTURED20 = "unstructured 50% (Wanda)", "semi-structured 2:4 (SparseGPT)", "structured 20%"   # the paper's three pruning regimes
@@ -340,10 +340,6 @@ def paired_verdicts(d: dict, claim: str, paper, versus: str) -> list[dict]:
     return [dict(claim=claim.replace("{what}", what), paper=paper(k) if callable(paper) else paper,
                  ours=diff_text(d[k], k) + f" ({versus}, 95 % CI)", verdict=ci_verdict(d[k], hib))
             for k, what, hib in MEASURES if k in d]
-
-def cell_done(params: dict, regime: str, method: str, seed: int = 0, sparse: bool = False, records=None, **cfg) -> bool:
-    "Whether `table_cell(params, regime, method, seed, sparse=sparse, records=records, **cfg)` would read a finished cell (and not train)."
-    return table_cell(params, regime, method, seed, cache=True, sparse=sparse, records=records, train=False, **cfg) is not None
 
 def pooled(cells: list[dict]) -> dict:
     "One record of cells scored on different tasks (task-specific recovery: a cell per task), for `paired_diffs`: the mean of the task means."
