@@ -276,7 +276,7 @@ def table_cell(params: dict, regime: str = WANDA50, method: str = "restorelcc", 
             merged.update({k: v for k, v in row.items() if k not in info})    # the merged model's evaluation alone
             remask_(pm, pruning_masks(ref))
             remasked.update(eval_row(pm, tok, params), **info, cost=inference_cost(pm, ref), remasked=True)
-            if fs is not None: write_json(fs, remasked)
+            if fs is not None and not sparse: write_json(fs, remasked)   # a retrain for it: cached_cell writes it, merged_retrain too
         return row
     if not sparse: return cached_cell(f, compute, what)
     def compute_sparse():                                            # the merged cell exists without its companion: retrain
