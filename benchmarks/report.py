@@ -178,7 +178,7 @@ def determinism_md(d: Path) -> list[str]:
         r = json.loads(p.read_text()); m = r["machine"]
         out += [f"The same pruning under other matmul kernels and thread counts (`python benchmarks/prune_determinism.py`, "
                 f"{p.name}): {r['model']}, {r['method']} {r['pattern'] or r['sparsity']}, {r['n_calib']} × {r['seqlen']} "
-                f"calibration windows; {m['cpu']} ({m.get('capability', '?')}), torch {m['torch']}"
+                f"calibration windows; {m['cpu']}, torch {m['torch']} on its {m.get('capability', '?')} code path"
                 + ("; code paths pinned: " + ", ".join(f"{k}={v}" for k, v in r["code_paths"].items()) if r.get("code_paths") else "")
                 + ".", "",
                 "| calibration | kernel | threads | mask hash | weights hash | seconds |", "|---|---|---|---|---|---|"]
@@ -192,7 +192,7 @@ def determinism_md(d: Path) -> list[str]:
                 "bootstrap over the same 64 perplexity windows and task documents, 95 %.", "",
                 "| regime | calibration | this CPU | its weights | committed row's CPU, weights | ppl here / committed, Δ | "
                 "mean acc Δ (points) | documents with the same outcome | largest Δ log-likelihood |", "|---|---|---|---|---|---|---|---|---|"]
-        out += [f"| {x['regime']} | {x['calib_dtype']} | {x['machine']['cpu']} ({x['machine'].get('capability', '?')}) | "
+        out += [f"| {x['regime']} | {x['calib_dtype']} | {x['machine']['cpu']} (torch's {x['machine'].get('capability', '?')} code path) | "
                 f"{x['here']['start_weights']} | {x['committed_cpu']}, {x['committed_start_weights']} | {x['ppl'][0]:.4f} / "
                 f"{x['ppl'][1]:.4f}, {ci(x['ppl_diff'])} | {ci(x['acc_diff'], 100)} | {x['docs_same_outcome']} of {x['docs']} | "
                 f"{x['max_choice_loglik_diff']:.2g} |" for x in json.loads(f.read_text())] + [""]
