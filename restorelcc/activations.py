@@ -4,12 +4,11 @@
 
 # %% ../nbs/05_activations.ipynb #371d2d20
 from __future__ import annotations
-import os, tempfile
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
-from .core import check, logger, content_hash, cache_dir, cached_at
+from .core import check, logger, content_hash, cache_dir, cached_at, atomic_file
 from .data import bos_ids
 from .geometry import Site, ATTENTION, decoder_layers
 from .kernels import onednn_linears
@@ -156,16 +155,11 @@ def cache_load(key: str, names=None, n: int | None = None) -> dict | None:
     return None
 
 def save_tensors(p: Path, tensors: dict, meta: dict | None = None) -> Path:
-    "Write `tensors` to the safetensors file `p` atomically (temporary file + rename; nothing left behind on failure)."
+    "Write `tensors` to the safetensors file `p` atomically (`atomic_file`)."
     from safetensors.torch import save_file
-    p = Path(p); p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=".tmp", dir=p.parent); os.close(fd)
-    try:
-        save_file({k: v.contiguous() for k, v in tensors.items()}, tmp, metadata={k: str(v) for k, v in (meta or {}).items()})
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
-    return p
+    with atomic_file(p) as tmp:
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata={k: str(v) for k, v in (meta or {}).items()})
+    return Path(p)
 
 def cached(key: str | None, compute, n: int | None = None, meta: dict | None = None, what: str | None = None) -> dict:
     "Cache entry `key` if it holds tensors of length `n`, else `compute()` (a dict of tensors) saved under `key`; `key=None`: no cache."

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from .core import check, check_choice, logger, set_seed, content_hash, cache_dir
+from .core import check, check_choice, logger, set_seed, content_hash, cache_dir, atomic_file
 from .data import alpaca_prompt
 from .models import count_params, save_checkpoint, resolve_device
 from .geometry import Site, SITES, ATTENTION, FFN, HeadGeometry, decoder_layers
@@ -403,8 +403,7 @@ def scored_components(dense, pruned, tokenizer, probe_records, o: dict, seed: in
         Zd, Zp = Z(); comp, scores = lost_components(Zd, Zp), mse_scores(Zd, Zp)
     else: comp, scores = lost(), score_heads(o["scorer"], dense, pruned, tokenizer, probe_records, K=o["K"], seed=seed, site=site, **kw)
     if saved is not None:
-        saved.parent.mkdir(parents=True, exist_ok=True); tmp = saved.with_name(saved.name + ".tmp")
-        torch.save(scores.detach().cpu(), tmp); os.replace(tmp, saved)
+        with atomic_file(saved) as tmp: torch.save(scores.detach().cpu(), tmp)
     return comp, scores
 
 def _checkpoint_saver(model, tokenizer, extra=None):

@@ -11,9 +11,9 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['logger', 'THIRD_PARTY', 'run_log', 'VERBOSITY', 'RestoreLCCError', 'check', 'check_choice', 'RunLog', 'setup_logging',
-           'quiet_third_party', 'quietly', 'content_hash', 'file_hash', 'check_out_dir', 'atomic_dir', 'write_json',
-           'set_seed', 'cache_dir', 'cached_at']
+__all__ = ['logger', 'THIRD_PARTY', 'run_log', 'VERBOSITY', 'RestoreLCCError', 'check', 'check_choice', 'atomic_file', 'RunLog',
+           'setup_logging', 'quiet_third_party', 'quietly', 'content_hash', 'file_hash', 'check_out_dir', 'atomic_dir',
+           'write_json', 'set_seed', 'cache_dir', 'cached_at']
 
 # %% ../nbs/00_core.ipynb #41772218
 class RestoreLCCError(Exception):
@@ -28,6 +28,24 @@ def check_choice(value, choices, what: str):
     "`value`, after one clear error unless it is one of `choices`: the error names what was asked and every allowed value."
     check(value in choices, f"unknown {what} {value!r}; choose one of {', '.join(map(str, choices))}")
     return value
+
+# %% ../nbs/00_core.ipynb #4d86b7bc
+def _file_mode() -> int:
+    "The mode `open` gives a new file under the process's umask (read back by setting it, as Python has no getter)."
+    umask = os.umask(0); os.umask(umask)
+    return 0o666 & ~umask
+
+@contextlib.contextmanager
+def atomic_file(path):
+    "Yield a temporary path beside `path` that becomes `path` when the block succeeds; removed when it fails."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent); os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.chmod(tmp, _file_mode()); os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True); raise
 
 # %% ../nbs/00_core.ipynb #f0f6b898
 logger = logging.getLogger("restorelcc")
@@ -51,11 +69,8 @@ class RunLog(logging.Handler):
         return "".join(l + "\n" for l in self.lines[len(self.lines) - k:]) if k > 0 else ""
     def write(self, path, mark: int = 0) -> Path:
         "Write the lines since `mark` to `path` (atomically)."
-        path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w") as f: f.write(self.since(mark))
-        os.replace(tmp, path)
-        return path
+        with atomic_file(path) as tmp: tmp.write_text(self.since(mark), encoding="utf-8")
+        return Path(path)
 
 run_log = RunLog()
 logger.addHandler(run_log)
@@ -200,15 +215,9 @@ def _json_default(o):
     raise TypeError(f"not JSON serialisable: {type(o)}")
 
 def write_json(path, obj):
-    "Write `obj` as indented JSON to `path` atomically (temporary file + rename)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f: json.dump(obj, f, indent=2, default=_json_default); f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
-    return path
+    "Write `obj` as indented JSON to `path` atomically (`atomic_file`)."
+    with atomic_file(path) as tmp: tmp.write_text(json.dumps(obj, indent=2, default=_json_default) + "\n", encoding="utf-8")
+    return Path(path)
 
 # %% ../nbs/00_core.ipynb #a6b65b17
 def set_seed(seed: int):

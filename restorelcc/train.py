@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
-from .core import check, logger, set_seed, write_json
+from .core import check, logger, set_seed, write_json, atomic_file
 from .data import bos_ids
 from .models import resolve_device
 from .kernels import onednn_linears
@@ -182,15 +182,11 @@ def _set_rng_state(s: dict):
     if s["cuda"] is not None and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s["cuda"])
 
 def save_train_state(path, params, opt, sched, sampler, micro: int, log: dict, meta: dict) -> Path:
-    "Write a training checkpoint to `path` atomically (temporary file + rename)."
-    import os
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    "Write a training checkpoint to `path` atomically (`atomic_file`)."
     state = dict(params=[p.detach().cpu().clone() for p in params], opt=opt.state_dict(), sched=sched.state_dict(),
                  epoch_rng=sampler.epoch_state, micro=micro, log=log, meta=meta, rng=_rng_state())
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try: torch.save(state, tmp); os.replace(tmp, path)
-    finally: tmp.unlink(missing_ok=True)
-    return path
+    with atomic_file(path) as tmp: torch.save(state, tmp)
+    return Path(path)
 
 def _resumed(loader, skip: int, rng: dict | None):
     "The loader's micro-batches after the first `skip` (a resumed epoch); the RNG states are restored once they are skipped."
