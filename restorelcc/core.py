@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #23bfeb92
 from __future__ import annotations
-import contextlib, functools, hashlib, json, logging, os, shutil, tempfile
+import contextlib, functools, hashlib, json, logging, os, secrets, shutil, tempfile
 from pathlib import Path
 
 import numpy as np
@@ -30,20 +30,15 @@ def check_choice(value, choices, what: str):
     return value
 
 # %% ../nbs/00_core.ipynb #4d86b7bc
-def _file_mode() -> int:
-    "The mode `open` gives a new file under the process's umask (read back by setting it, as Python has no getter)."
-    umask = os.umask(0); os.umask(umask)
-    return 0o666 & ~umask
-
 @contextlib.contextmanager
 def atomic_file(path):
     "Yield a temporary path beside `path` that becomes `path` when the block succeeds; removed when it fails."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent); os.close(fd)
-    tmp = Path(tmp)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    tmp.touch(exist_ok=False)                     # created as open() creates files (umask applied), unlike mkstemp's 0o600
     try:
         yield tmp
-        os.chmod(tmp, _file_mode()); os.replace(tmp, path)
+        os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True); raise
 
